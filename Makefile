@@ -1,0 +1,46 @@
+# The two commands a new user runs: `make run` and `make test`.
+SWIFT      ?= swift
+POLICIES   ?= policies
+DB         ?= permd.db
+LISTEN     ?= 127.0.0.1:7468
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_PACKAGES := pkg-config libjansson-dev libsqlite3-dev
+
+.PHONY: all deps build release run test bench clean
+
+all: build
+
+# Installs the C libraries (and pkg-config) with apt-get when they are missing.
+deps:
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config libjansson-dev libsqlite3-dev"; \
+	if [ -z "$$missing" ]; then \
+	  pkg-config --exists jansson || missing="$$missing libjansson-dev"; \
+	  pkg-config --exists sqlite3 || missing="$$missing libsqlite3-dev"; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product permd
+
+run: release
+	.build/release/permd validate $(POLICIES)
+	@echo "permd: serving comes with the server; the policies above validate."
+
+test: build
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	.build/debug/permd validate $(POLICIES)
+
+bench: deps
+	cd Benchmarks && $(SWIFT) package benchmark
+
+clean:
+	rm -rf .build

@@ -1,0 +1,85 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Strict settings shared by every Swift target (see STYLE.md).
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "permd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "permd", targets: ["permd"]),
+        .library(name: "PermdIndex", targets: ["PermdIndex"]),
+        .library(name: "PermdStore", targets: ["PermdStore"]),
+        .library(name: "PermdPolicy", targets: ["PermdPolicy"]),
+        .library(name: "PermdProtocol", targets: ["PermdProtocol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries, through pkg-config; `make` installs them with apt-get when missing.
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // JSON documents over jansson: every JSON input goes through here.
+        .target(name: "PermdJSON", dependencies: ["CJansson"], swiftSettings: strict),
+        // Domain vocabulary shared by every module: identifiers, diagnostics, state records.
+        .target(name: "PermdCore", swiftSettings: strict),
+        // Policy files: model, loader, validator, role flattening.
+        .target(name: "PermdPolicy", dependencies: ["PermdCore", "PermdJSON"], swiftSettings: strict),
+        // Database state over SQLite: schema, the single write path, import, export, sign-in.
+        .target(
+            name: "PermdStore",
+            dependencies: ["PermdCore", "PermdPolicy", "PermdJSON", "CSQLite",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // The bitset index: compiled snapshots and the queries over them.
+        .target(name: "PermdIndex", dependencies: ["PermdCore", "PermdPolicy"], swiftSettings: strict),
+        // The line protocol: request parsing and reply encoding, free of I/O.
+        .target(
+            name: "PermdProtocol",
+            dependencies: ["PermdCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        // The server: SwiftNIO transport, writer thread, reloads, lifecycle.
+        .target(
+            name: "PermdServer",
+            dependencies: [
+                "PermdCore", "PermdPolicy", "PermdStore", "PermdIndex", "PermdProtocol", "PermdJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        // The command line.
+        .executableTarget(
+            name: "permd",
+            dependencies: [
+                "PermdCore", "PermdPolicy", "PermdStore", "PermdIndex", "PermdServer", "PermdJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "PermdJSONTests", dependencies: ["PermdJSON"], swiftSettings: strict),
+        .testTarget(name: "PermdPolicyTests", dependencies: ["PermdPolicy", "PermdCore", "PermdJSON"], swiftSettings: strict),
+        .testTarget(name: "PermdStoreTests", dependencies: ["PermdStore", "PermdPolicy", "PermdCore"], swiftSettings: strict),
+        .testTarget(name: "PermdIndexTests", dependencies: ["PermdIndex", "PermdPolicy", "PermdCore"], swiftSettings: strict),
+        .testTarget(
+            name: "PermdServerTests",
+            dependencies: ["PermdServer", "PermdProtocol", "PermdIndex", "PermdStore", "PermdPolicy", "PermdCore",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strict),
+        // Runs the built `permd` executable as a user would.
+        .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore"], swiftSettings: strict),
+    ]
+)

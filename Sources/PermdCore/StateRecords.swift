@@ -1,0 +1,111 @@
+/// The profile fields of a user (SPEC §1); nil means "not set".
+public struct UserProfile: Sendable, Hashable {
+    public var email: String?
+    public var username: String?
+    public var phone: String?
+    public var firstName: String?
+    public var lastName: String?
+    public var picture: String?
+
+    /// - Parameters: each profile field; nil when not set.
+    public init(
+        email: String? = nil, username: String? = nil, phone: String? = nil,
+        firstName: String? = nil, lastName: String? = nil, picture: String? = nil
+    ) {
+        self.email = email
+        self.username = username
+        self.phone = phone
+        self.firstName = firstName
+        self.lastName = lastName
+        self.picture = picture
+    }
+}
+
+/// An external identity of a user: the account at a provider that signs them in.
+public struct Identity: Sendable, Hashable {
+    public var provider: String
+    public var providerUserID: String
+
+    /// - Parameters:
+    ///   - provider: the identity provider (`google`, `auth0`, `email`, ...).
+    ///   - providerUserID: the user's id at that provider.
+    public init(provider: String, providerUserID: String) {
+        self.provider = provider
+        self.providerUserID = providerUserID
+    }
+}
+
+/// An organization as stored: its code, and the optional name and external id.
+public struct OrganizationRecord: Sendable, Hashable {
+    public var code: String
+    public var name: String?
+    public var externalID: String?
+
+    /// - Parameters:
+    ///   - code: the organization's code (`org_acme`).
+    ///   - name: its display name.
+    ///   - externalID: its id in another system, which imports match.
+    public init(code: String, name: String? = nil, externalID: String? = nil) {
+        self.code = code
+        self.name = name
+        self.externalID = externalID
+    }
+}
+
+/// Receives the authorization-relevant database state, row by row, for a full index build.
+///
+/// A reader calls, in this order: every organization, every user, every membership,
+/// then every role assignment and every direct grant (each after its membership).
+public protocol StateSink {
+    mutating func organization(_ code: String)
+    mutating func user(_ id: String)
+    mutating func membership(user: String, organization: String)
+    mutating func roleAssignment(user: String, organization: String, role: String)
+    mutating func directGrant(user: String, organization: String, permission: String)
+}
+
+/// A source of database state for index builds (the SQLite store, or a test's fixture).
+public protocol StateReader {
+    /// Feeds the whole state to `sink` from one consistent read; returns its revision.
+    func readState(into sink: inout some StateSink) throws -> UInt64
+
+    /// The committed changes after `revision`, oldest first, or nil when the log no
+    /// longer reaches back that far (the caller then rebuilds in full).
+    func changes(after revision: UInt64) throws -> [ChangeRecord]?
+}
+
+/// One committed change to the database state, as the change log records it.
+///
+/// Removals cascade as in the database: removing a user removes its memberships;
+/// removing a membership removes its grants; removing an organization removes the
+/// memberships in it.
+public enum StateChange: Sendable, Hashable {
+    case userAdded(user: String)
+    case userRemoved(user: String)
+    case profileUpdated(user: String)
+    case organizationAdded(code: String)
+    case organizationUpdated(code: String)
+    case organizationRemoved(code: String)
+    case membershipAdded(user: String, organization: String)
+    case membershipRemoved(user: String, organization: String)
+    case roleAssigned(user: String, organization: String, role: String)
+    case roleUnassigned(user: String, organization: String, role: String)
+    case permissionGranted(user: String, organization: String, permission: String)
+    case permissionRevoked(user: String, organization: String, permission: String)
+    /// The policy files were reloaded: the index must be rebuilt in full.
+    case policyReloaded
+}
+
+/// A change and the revision that committed it.
+public struct ChangeRecord: Sendable, Hashable {
+    public var revision: UInt64
+    public var change: StateChange
+
+    /// - Parameters:
+    ///   - revision: the revision that contains the change.
+    ///   - change: what changed.
+    public init(revision: UInt64, change: StateChange) {
+        self.revision = revision
+        self.change = change
+    }
+}

@@ -1,0 +1,1 @@
+// PermdIndex: see Package.swift for what this module holds.

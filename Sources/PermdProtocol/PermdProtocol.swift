@@ -1,0 +1,1 @@
+// PermdProtocol: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// PermdServer: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// PermdStore: see Package.swift for what this module holds.

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `permd` command: an authorization server and the tools around it.
+@main
+struct Permd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "permd",
+        abstract: "A self-hosted authorization server for multi-organization SaaS products.",
+        subcommands: [])
+}
