@@ -1,0 +1,5 @@
+import Benchmark
+
+// Placeholder: the Policy benchmarks are being written.
+let benchmarks: @Sendable () -> Void = {
+}

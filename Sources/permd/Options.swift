@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import PermdCore
+import PermdPolicy
+
+/// Reads `PERMD_<NAME>` from the environment: each option's fallback (a flag wins).
+func environmentDefault(_ name: String, _ fallback: String) -> String {
+    ProcessInfo.processInfo.environment["PERMD_" + name] ?? fallback
+}
+
+/// `--policies DIR`, shared by every subcommand that reads policy files.
+struct PolicyOptions: ParsableArguments {
+    @Option(name: .long, help: "The policy directory (env PERMD_POLICIES).")
+    var policies: String = environmentDefault("POLICIES", "policies")
+
+    /// Loads and validates the policies; prints the diagnostics and exits 1 on errors.
+    func load() throws -> PolicySet {
+        let result = PolicyLoader.load(directory: policies)
+        if let policy = result.policy {
+            return policy
+        }
+        for diagnostic in result.diagnostics {
+            printError(diagnostic.description)
+        }
+        throw ExitCode(1)
+    }
+}
+
+/// `--db FILE`, shared by every subcommand that reads or writes the database.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "The SQLite database file (env PERMD_DB).")
+    var db: String = environmentDefault("DB", "permd.db")
+}
+
+/// Writes one line to standard error.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
