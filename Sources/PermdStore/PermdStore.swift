@@ -1,1 +1,0 @@
-// PermdStore: see Package.swift for what this module holds.
