@@ -35,6 +35,7 @@ private struct ReferenceCheck {
     let draft: PolicyDraft
     var log: DiagnosticLog
     var suggestionsLeft = PolicyValidator.suggestionBudget
+    var hints: [String: String] = [:]
 
     init(draft: PolicyDraft, log: DiagnosticLog) {
         self.draft = draft
@@ -210,11 +211,15 @@ private struct ReferenceCheck {
 
     // MARK: Helpers
 
-    /// ` (did you mean "x"?)` while the suggestion budget lasts.
+    /// ` (did you mean "x"?)` while the suggestion budget lasts; a name misspelled the
+    /// same way twice is looked up once.
     private mutating func hint(_ name: String, _ candidates: [String]) -> String {
+        if let known = hints[name] { return known }
         guard suggestionsLeft > 0 else { return "" }
         suggestionsLeft -= 1
-        return Suggestion.hint(for: name, among: candidates)
+        let hint = Suggestion.hint(for: name, among: candidates)
+        hints[name] = hint
+        return hint
     }
 }
 

@@ -40,28 +40,39 @@ enum Suggestion {
     }
 
     /// The Levenshtein distance between `a` and `b` when it is at most `limit`, else nil.
+    /// Only the diagonal band of width `2 * limit + 1` is computed (cells outside it exceed
+    /// the limit anyway), and the computation stops once a whole row exceeds it.
     /// `row` is scratch space reused across calls.
     static func boundedDistance(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>,
                                 limit: Int, row: inout [Int]) -> Int? {
-        if abs(a.count - b.count) > limit { return nil }
-        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        let n = a.count
+        let m = b.count
+        if abs(n - m) > limit { return nil }
+        if n == 0 || m == 0 { return max(n, m) }
+        let outside = limit + 1
         row.removeAll(keepingCapacity: true)
-        row.append(contentsOf: 0...b.count)
-        for i in 1...a.count {
-            var diagonal = row[0]
-            row[0] = i
-            var rowMinimum = i
-            for j in 1...b.count {
-                let above = row[j]
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                let value = min(above + 1, row[j - 1] + 1, diagonal + cost)
-                row[j] = value
-                diagonal = above
-                rowMinimum = min(rowMinimum, value)
+        for j in 0...m { row.append(min(j, outside)) }
+        return row.withUnsafeMutableBufferPointer { row -> Int? in
+            for i in 1...n {
+                let low = max(1, i - limit)
+                let high = min(m, i + limit)
+                var diagonal = row[low - 1]
+                row[low - 1] = low == 1 ? min(i, outside) : outside
+                var rowMinimum = row[low - 1]
+                let ai = a[i - 1]
+                for j in low...high {
+                    let above = row[j]
+                    var value = diagonal + (ai == b[j - 1] ? 0 : 1)
+                    if above + 1 < value { value = above + 1 }
+                    if row[j - 1] + 1 < value { value = row[j - 1] + 1 }
+                    row[j] = value
+                    diagonal = above
+                    if value < rowMinimum { rowMinimum = value }
+                }
+                if rowMinimum > limit { return nil }
             }
-            if rowMinimum > limit { return nil }
+            return row[m] <= limit ? row[m] : nil
         }
-        return row[b.count] <= limit ? row[b.count] : nil
     }
 }
 

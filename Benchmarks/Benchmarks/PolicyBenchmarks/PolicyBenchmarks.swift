@@ -12,7 +12,9 @@ enum LargePolicy {
     static let directory = FileManager.default.temporaryDirectory
         .appendingPathComponent("permd-policy-benchmark-\(ProcessInfo.processInfo.processIdentifier)").path
 
-    static func write() throws -> String {
+    /// Writes the policy set; with `misspelled`, one more role lists that many unknown
+    /// keys (each one letter off a defined key), to time the "did you mean" search.
+    static func write(misspelled: Int = 0) throws -> String {
         let fm = FileManager.default
         try? fm.removeItem(atPath: directory)
         try fm.createDirectory(atPath: directory + "/permissions", withIntermediateDirectories: true)
@@ -33,6 +35,10 @@ enum LargePolicy {
             if index % 50 == 0 { permissions.append("\"export:resource\(index % 10)*\"") }
             let defaultFlag = index == 1 ? #", "default_for_new_users": true"# : ""
             roleEntries.append(#"{"key": "role\#(index)", "name": "Role \#(index)", "permissions": [\#(permissions.joined(separator: ", "))]\#(includes)\#(defaultFlag)}"#)
+        }
+        if misspelled > 0 {
+            let typos = (0..<misspelled).map { "\"\(keys[$0 * 7 % keys.count])x\"" }
+            roleEntries.append(#"{"key": "typos", "permissions": [\#(typos.joined(separator: ", "))]}"#)
         }
         try write("roles.json", #"{"roles": [\#(roleEntries.joined(separator: ",\n"))]}"#)
         try write("organizations.json", #"{"organizations": [{"code": "org_default"}, {"code": "org_acme", "external_id": "acme"}]}"#)
@@ -58,6 +64,21 @@ let benchmarks: @Sendable () -> Void = {
         }
     } setup: {
         try LargePolicy.write()
+    } teardown: {
+        try? FileManager.default.removeItem(atPath: LargePolicy.directory)
+    }
+
+    Benchmark(
+        "Validate 10,000 permissions and 2,000 roles with 1,000 misspelled keys",
+        configuration: .init(metrics: [.wallClock], maxDuration: .seconds(20), maxIterations: 10)
+    ) { benchmark, directory in
+        for _ in benchmark.scaledIterations {
+            let result = PolicyLoader.load(directory: directory)
+            precondition(result.diagnostics.count >= 1_000, "every misspelling must be reported")
+            blackHole(result)
+        }
+    } setup: {
+        try LargePolicy.write(misspelled: 1_000)
     } teardown: {
         try? FileManager.default.removeItem(atPath: LargePolicy.directory)
     }
