@@ -4,9 +4,11 @@ import PermdJSON
 /// Validates parsed policy files against every rule of SPEC §2, without touching the
 /// file system: `PolicyLoader` finds and reads the files, this checks what they say.
 public enum PolicyValidator {
-    /// How many "did you mean" searches over the defined keys one validation may do:
-    /// a file full of misspellings still validates quickly.
-    static let suggestionBudget = 100
+    /// How many name comparisons the "did you mean" searches of one validation may make
+    /// (a search compares the misspelled name with every defined one): a file full of
+    /// misspellings against 10,000 keys still validates quickly; past the budget, errors
+    /// come without a suggestion.
+    static let suggestionBudget = 300_000
 
     /// Validates the merged sections of `documents` (in the order given: sorted by path).
     /// - Parameters:
@@ -18,11 +20,17 @@ public enum PolicyValidator {
     ///   file then position in the file.
     public static func validate(_ documents: [PolicyDocument], directory: String,
                                 diagnostics: [Diagnostic] = []) -> PolicyLoadResult {
+        validate(documents, directory: directory, diagnostics: diagnostics, suggestionBudget: suggestionBudget)
+    }
+
+    /// `validate` with another suggestion budget (for tests).
+    static func validate(_ documents: [PolicyDocument], directory: String, diagnostics: [Diagnostic],
+                         suggestionBudget: Int) -> PolicyLoadResult {
         var schema = PolicySchema(log: DiagnosticLog(items: diagnostics))
         for document in documents {
             schema.read(document)
         }
-        var references = ReferenceCheck(draft: schema.draft, log: schema.log)
+        var references = ReferenceCheck(draft: schema.draft, log: schema.log, comparisonsLeft: suggestionBudget)
         let policy = references.run(directory: directory)
         let sorted = DocumentOrder(documents).sorted(references.log.items)
         return PolicyLoadResult(policy: sorted.hasErrors ? nil : policy, diagnostics: sorted)
@@ -34,12 +42,13 @@ public enum PolicyValidator {
 private struct ReferenceCheck {
     let draft: PolicyDraft
     var log: DiagnosticLog
-    var suggestionsLeft = PolicyValidator.suggestionBudget
+    var comparisonsLeft: Int
     var hints: [String: String] = [:]
 
-    init(draft: PolicyDraft, log: DiagnosticLog) {
+    init(draft: PolicyDraft, log: DiagnosticLog, comparisonsLeft: Int) {
         self.draft = draft
         self.log = log
+        self.comparisonsLeft = comparisonsLeft
     }
 
     mutating func run(directory: String) -> PolicySet {
@@ -215,8 +224,8 @@ private struct ReferenceCheck {
     /// same way twice is looked up once.
     private mutating func hint(_ name: String, _ candidates: [String]) -> String {
         if let known = hints[name] { return known }
-        guard suggestionsLeft > 0 else { return "" }
-        suggestionsLeft -= 1
+        guard comparisonsLeft >= candidates.count else { return "" }
+        comparisonsLeft -= candidates.count
         let hint = Suggestion.hint(for: name, among: candidates)
         hints[name] = hint
         return hint

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PermdCore
 import PermdPolicy
 import Testing
@@ -19,22 +22,16 @@ import Testing
     @Test func syntaxErrorsCarryLineAndColumn() throws {
         let (fixture, diagnostic) = try single(["z-more.json": "{\n  \"roles\": [\n    {\"key\": \"a\",,}\n  ]\n}"])
         defer { fixture.remove() }
-        let d = try #require(diagnostic)
-        #expect(d.file == fixture.path("z-more.json"))
-        #expect(d.line == 3)
-        #expect(d.column == 17)
-        #expect(d.severity == .error)
-        #expect(d.message.hasPrefix("invalid JSON: "))
-        #expect(d.description.hasPrefix(fixture.path("z-more.json") + ":3:17: error: invalid JSON: "))
+        #expect(diagnostic == Diagnostic(file: fixture.path("z-more.json"), line: 3, column: 17, severity: .error,
+                                         message: "invalid JSON: string or '}' expected near ','"))
+        #expect(diagnostic?.description == fixture.path("z-more.json") + ":3:17: error: invalid JSON: string or '}' expected near ','")
     }
 
     @Test func duplicateKeyInsideAnObject() throws {
         let (fixture, diagnostic) = try single(["z-more.json": "{\"permissions\": [\n  {\"key\": \"a:b\", \"key\": \"a:c\"}\n]}"])
         defer { fixture.remove() }
-        let d = try #require(diagnostic)
-        #expect(d.file == fixture.path("z-more.json"))
-        #expect(d.line == 2)
-        #expect(d.message.contains("duplicate object key"))
+        #expect(diagnostic == Diagnostic(file: fixture.path("z-more.json"), line: 2, column: 22, severity: .error,
+                                         message: "invalid JSON: duplicate object key near '\"key\"'"))
     }
 
     @Test func rootMustBeAnObject() throws {
@@ -48,18 +45,15 @@ import Testing
         let bytes = Array(#"{"permissions": [{"key": "a:b", "name": ""#.utf8) + [0xC3, 0x28] + Array(#""}]}"#.utf8)
         let (fixture, diagnostic) = try single(raw: ["z-more.json": bytes])
         defer { fixture.remove() }
-        let d = try #require(diagnostic)
-        #expect(d.file == fixture.path("z-more.json"))
-        #expect(d.line == 1)
-        #expect(d.message.hasPrefix("invalid JSON: "))
+        #expect(diagnostic == Diagnostic(file: fixture.path("z-more.json"), line: 1, column: 41, severity: .error,
+                                         message: "invalid JSON: unable to decode byte 0xc3 near '\"'"))
     }
 
     @Test func emptyFile() throws {
-        let (fixture, diagnostic) = try single(["z-more.json": "\n"])
+        let (fixture, diagnostic) = try single(["z-more.json": ""])
         defer { fixture.remove() }
-        let d = try #require(diagnostic)
-        #expect(d.file == fixture.path("z-more.json"))
-        #expect(d.message == "the file is empty: a policy file holds one JSON object")
+        #expect(diagnostic == Diagnostic(file: fixture.path("z-more.json"), line: 1, column: 1, severity: .error,
+                                         message: "the file is empty: a policy file holds one JSON object"))
     }
 
     @Test func missingDirectory() {
@@ -93,6 +87,14 @@ import Testing
         let result = fixture.load()
         #expect(result.diagnostics == [Diagnostic(
             file: fixture.path("z-gone.json"), severity: .error, message: "cannot read the file: No such file or directory")])
+    }
+
+    @Test func aFIFONamedLikeAPolicyIsReportedNotAwaited() throws {
+        let fixture = try PolicyFixture()
+        defer { fixture.remove() }
+        #expect(mkfifo(fixture.path("z-pipe.json"), 0o644) == 0)
+        #expect(fixture.load().diagnostics == [Diagnostic(
+            file: fixture.path("z-pipe.json"), severity: .error, message: "not a regular file")])
     }
 
     @Test func fileOverTheSizeLimit() throws {
