@@ -5,43 +5,74 @@ public enum RoleFlattener {
     /// `*` matches every key, `prefix*` every key starting with prefix, anything else
     /// the one equal key.
     public static func expand(_ pattern: String, sortedKeys: [String]) -> [String] {
-        if pattern == "*" { return sortedKeys }
+        Array(sortedKeys[matchingRange(pattern, sortedKeys: sortedKeys)])
+    }
+
+    /// The indices of `sortedKeys` that a pattern matches (see `expand`): keys sharing a
+    /// prefix sit next to each other once sorted, so a binary search finds them.
+    public static func matchingRange(_ pattern: String, sortedKeys: [String]) -> Range<Int> {
+        if pattern == "*" { return sortedKeys.indices }
         if pattern.hasSuffix("*") {
-            let prefix = pattern.dropLast()
-            return sortedKeys.filter { $0.hasPrefix(prefix) }
+            let prefix = String(pattern.dropLast())
+            let start = sortedKeys.lowerBound(of: prefix)
+            var end = start
+            while end < sortedKeys.count, sortedKeys[end].hasPrefix(prefix) { end += 1 }
+            return start..<end
         }
-        return sortedKeys.binarySearchContains(pattern) ? [pattern] : []
+        let index = sortedKeys.lowerBound(of: pattern)
+        return index < sortedKeys.count && sortedKeys[index] == pattern ? index..<(index + 1) : index..<index
     }
 
     /// Flattens every role: its own patterns expanded, plus the flattened sets of the
     /// roles it includes, transitively. Unknown includes are skipped and cycles cut.
     /// - Returns: role key → sorted permission keys.
     public static func flatten(roles: [RoleDefinition], permissionKeys: [String]) -> [String: [String]] {
-        let sortedKeys = permissionKeys.sorted()
-        var byKey: [String: RoleDefinition] = [:]
-        for role in roles where byKey[role.key] == nil { byKey[role.key] = role }
-        var done: [String: Set<String>] = [:]
-        var inProgress: Set<String> = []
+        var sortedKeys = permissionKeys.sorted()
+        sortedKeys.removeAdjacentDuplicates()
+        // Keys by role index, first definition winning; sets as bitsets over `sortedKeys`
+        // (one word per 64 keys), so that an include is a few word-wide ORs.
+        var indexByKey: [String: Int] = [:]
+        var unique: [RoleDefinition] = []
+        for role in roles where indexByKey[role.key] == nil {
+            indexByKey[role.key] = unique.count
+            unique.append(role)
+        }
+        let words = (sortedKeys.count + 63) / 64
+        var done = [[UInt64]?](repeating: nil, count: unique.count)
+        var inProgress = [Bool](repeating: false, count: unique.count)
 
-        func visit(_ key: String) -> Set<String> {
-            if let known = done[key] { return known }
-            guard let role = byKey[key], !inProgress.contains(key) else { return [] }
-            inProgress.insert(key)
-            var granted: Set<String> = []
-            for pattern in role.permissions {
-                granted.formUnion(expand(pattern, sortedKeys: sortedKeys))
+        func visit(_ index: Int) -> [UInt64] {
+            if let known = done[index] { return known }
+            guard !inProgress[index] else { return [UInt64](repeating: 0, count: words) }
+            inProgress[index] = true
+            var granted = [UInt64](repeating: 0, count: words)
+            for pattern in unique[index].permissions {
+                granted.setBits(in: matchingRange(pattern, sortedKeys: sortedKeys))
             }
-            for included in role.includes {
-                granted.formUnion(visit(included))
+            for included in unique[index].includes {
+                guard let other = indexByKey[included] else { continue }
+                let theirs = visit(other)
+                for word in 0..<words { granted[word] |= theirs[word] }
             }
-            inProgress.remove(key)
-            done[key] = granted
+            inProgress[index] = false
+            done[index] = granted
             return granted
         }
 
         var result: [String: [String]] = [:]
-        for key in byKey.keys {
-            result[key] = visit(key).sorted()
+        result.reserveCapacity(unique.count)
+        // In key order, so that even a set with cycles flattens the same way every time.
+        for index in unique.indices.sorted(by: { unique[$0].key < unique[$1].key }) {
+            let granted = visit(index)
+            var keys: [String] = []
+            for (word, bits) in granted.enumerated() where bits != 0 {
+                var rest = bits
+                while rest != 0 {
+                    keys.append(sortedKeys[word * 64 + rest.trailingZeroBitCount])
+                    rest &= rest - 1
+                }
+            }
+            result[unique[index].key] = keys
         }
         return result
     }
@@ -85,14 +116,34 @@ public enum RoleFlattener {
     }
 }
 
+extension Array where Element == UInt64 {
+    /// Sets the bits of `range` in a bitset stored as words.
+    fileprivate mutating func setBits(in range: Range<Int>) {
+        for bit in range {
+            self[bit >> 6] |= 1 << UInt64(bit & 63)
+        }
+    }
+}
+
 extension Array where Element == String {
-    fileprivate func binarySearchContains(_ key: String) -> Bool {
+    /// Removes each element equal to the one before it (in a sorted array: the duplicates).
+    fileprivate mutating func removeAdjacentDuplicates() {
+        var kept = 0
+        for index in indices where index == 0 || self[index] != self[kept - 1] {
+            self[kept] = self[index]
+            kept += 1
+        }
+        removeLast(count - kept)
+    }
+
+    /// The first index whose key is not less than `key`, in a sorted array.
+    fileprivate func lowerBound(of key: String) -> Int {
         var low = 0
         var high = count
         while low < high {
             let mid = (low + high) / 2
             if self[mid] < key { low = mid + 1 } else { high = mid }
         }
-        return low < count && self[low] == key
+        return low
     }
 }
