@@ -1,1 +1,0 @@
-// PermdServer: see Package.swift for what this module holds.
