@@ -6,6 +6,7 @@ import PermdIndex
 import PermdProtocol
 public import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -90,6 +91,12 @@ public final class PermdServer: Service, Sendable {
             Task { await self.shutdown() }
         }
         hangup.cancel()
+    }
+
+    /// Runs in a service group that shuts down gracefully on SIGTERM and SIGINT.
+    public func runUntilTerminated(logger: Logger) async throws {
+        let group = ServiceGroup(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
     }
 
     /// Stops accepting, answers what each connection has sent, closes them, stops the
