@@ -6,5 +6,6 @@ struct Permd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permd",
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
-        subcommands: [])
+        subcommands: [UserCommand.self, OrgCommand.self, MemberCommand.self, RoleCommand.self,
+                      PermissionCommand.self])
 }
