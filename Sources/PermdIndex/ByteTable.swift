@@ -43,7 +43,11 @@ func hashBytes(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
 struct ByteTable: Sendable {
     /// The longest key (identifiers are at most 255 bytes, SPEC §1).
     static let maxKeyLength = 255
+    #if DEBUG
+    private static let arenaChunkBytes = 1 << 8
+    #else
     private static let arenaChunkBytes = 1 << 16
+    #endif
 
     private var slots: ChunkedArray<UInt64>
     private var mask: Int

@@ -3,8 +3,13 @@
 /// references). This is what lets `IndexSnapshot.applying(_:)` derive a new snapshot in
 /// microseconds from one holding millions of memberships.
 struct ChunkedArray<Element>: Sendable where Element: Sendable {
-    /// log2 of the number of elements per chunk.
+    /// log2 of the number of elements per chunk. Debug builds use tiny chunks, so that
+    /// tests of a few hundred entries already cross chunk boundaries.
+    #if DEBUG
+    static var chunkShift: Int { 4 }
+    #else
     static var chunkShift: Int { 13 }
+    #endif
     static var chunkSize: Int { 1 << chunkShift }
     static var chunkMask: Int { chunkSize - 1 }
 
@@ -51,8 +56,12 @@ struct ChunkedArray<Element>: Sendable where Element: Sendable {
 /// Fixed-width bit rows (one per membership) in one chunked word arena: row `r` is the
 /// `stride` words starting at `r * stride`. Rows never straddle two chunks.
 struct WordRows: Sendable {
-    /// Rows per chunk.
+    /// log2 of the rows per chunk (tiny in debug builds, as for `ChunkedArray`).
+    #if DEBUG
+    static var rowsShift: Int { 3 }
+    #else
     static var rowsShift: Int { 10 }
+    #endif
     static var rowsMask: Int { (1 << rowsShift) - 1 }
 
     let stride: Int

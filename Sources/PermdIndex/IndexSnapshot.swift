@@ -54,7 +54,7 @@ public final class IndexSnapshot: Sendable {
             case .organizationAdded(let code):
                 storage.addOrganization(code)
             case .organizationRemoved(let code):
-                storage.removeOrganization(code)
+                storage.removeOrganization(code, declared: policy.declaredOrganization(code) != nil)
             case .profileUpdated, .organizationUpdated:
                 break
             case .membershipAdded(let user, let organization):

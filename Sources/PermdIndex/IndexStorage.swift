@@ -170,12 +170,14 @@ struct IndexStorage: Sendable {
         }
     }
 
-    /// Removes an organization and the memberships in it.
-    mutating func removeOrganization(_ code: String) {
+    /// Removes an organization and the memberships in it. A declared organization stays
+    /// known (the policies make it exist), with no members.
+    mutating func removeOrganization(_ code: String, declared: Bool) {
         guard let slot = organization(code) else { return }
         var doomed: [Int] = []
         members[slot].forEach(from: (0, 0)) { doomed.append(Int($0)); return true }
         for membership in doomed { removeMembership(membership) }
+        guard !declared else { return }
         organizationKnown[slot] = false
         liveOrganizations -= 1
     }

@@ -2,7 +2,11 @@
 /// `maxChunk` entries: an insert or removal copies one small chunk, never the whole list
 /// (an organization may hold a million members).
 struct MemberList: Sendable {
+    #if DEBUG
+    static let maxChunk = 8
+    #else
     static let maxChunk = 512
+    #endif
 
     private(set) var chunks: [[UInt32]] = []
     private(set) var count = 0

@@ -34,6 +34,10 @@ public struct StateFixture: StateReader, Sendable {
     public private(set) var memberships: [Membership] = []
     /// The revision `readState` reports.
     public var revision: UInt64
+    private var userSet: Set<String> = []
+    private var organizationSet: Set<String> = []
+    /// "user org" → index in `memberships` (a space never occurs in identifiers).
+    private var positions: [String: Int] = [:]
 
     /// - Parameters:
     ///   - organizations: organization codes.
@@ -53,21 +57,22 @@ public struct StateFixture: StateReader, Sendable {
 
     /// Adds an organization (no-op when present).
     public mutating func addOrganization(_ code: String) {
-        if !organizations.contains(code) { organizations.append(code) }
+        if organizationSet.insert(code).inserted { organizations.append(code) }
     }
 
     /// Adds a user (no-op when present).
     public mutating func addUser(_ id: String) {
-        if !users.contains(id) { users.append(id) }
+        if userSet.insert(id).inserted { users.append(id) }
     }
 
     /// Adds a membership of a known user in a known organization, or adds the roles and
     /// permissions to the existing one; ignored when the user or organization is unknown.
     public mutating func addMembership(user: String, organization: String, roles: [String] = [],
                                        permissions: [String] = []) {
-        guard users.contains(user), organizations.contains(organization) else { return }
+        guard userSet.contains(user), organizationSet.contains(organization) else { return }
         let index = membershipIndex(user, organization) ?? {
             memberships.append(Membership(user: user, organization: organization))
+            positions[user + " " + organization] = memberships.count - 1
             return memberships.count - 1
         }()
         for role in roles where !memberships[index].roles.contains(role) {
@@ -79,7 +84,12 @@ public struct StateFixture: StateReader, Sendable {
     }
 
     private func membershipIndex(_ user: String, _ organization: String) -> Int? {
-        memberships.firstIndex { $0.user == user && $0.organization == organization }
+        positions[user + " " + organization]
+    }
+
+    private mutating func removeMemberships(where doomed: (Membership) -> Bool) {
+        memberships.removeAll(where: doomed)
+        positions = Dictionary(memberships.enumerated().map { ($1.user + " " + $1.organization, $0) }) { a, _ in a }
     }
 
     /// Applies one change of the change log to the state and takes its revision.
@@ -89,19 +99,23 @@ public struct StateFixture: StateReader, Sendable {
         case .userAdded(let user):
             addUser(user)
         case .userRemoved(let user):
+            guard userSet.remove(user) != nil else { break }
             users.removeAll { $0 == user }
-            memberships.removeAll { $0.user == user }
+            removeMemberships { $0.user == user }
         case .organizationAdded(let code):
             addOrganization(code)
         case .organizationRemoved(let code):
+            guard organizationSet.remove(code) != nil else { break }
             organizations.removeAll { $0 == code }
-            memberships.removeAll { $0.organization == code }
+            removeMemberships { $0.organization == code }
         case .profileUpdated, .organizationUpdated, .policyReloaded:
             break
         case .membershipAdded(let user, let organization):
             addMembership(user: user, organization: organization)
         case .membershipRemoved(let user, let organization):
-            memberships.removeAll { $0.user == user && $0.organization == organization }
+            if membershipIndex(user, organization) != nil {
+                removeMemberships { $0.user == user && $0.organization == organization }
+            }
         case .roleAssigned(let user, let organization, let role):
             if membershipIndex(user, organization) != nil {
                 addMembership(user: user, organization: organization, roles: [role])

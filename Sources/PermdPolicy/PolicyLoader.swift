@@ -1,6 +1,10 @@
 public import PermdCore
-import PermdJSON
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The outcome of loading a policy directory: the policy set when there are no errors,
 /// and every diagnostic found, sorted by file then position.
@@ -17,62 +21,94 @@ public struct PolicyLoadResult: Sendable {
     }
 }
 
-/// Reads and validates the policy files of a directory (SPEC §2).
-///
-/// INTERIM: a minimal loader so that other modules can be built against the API;
-/// the full validator replaces it.
+/// Finds and reads the policy files of a directory (SPEC §2); `PolicyValidator` checks
+/// what they say.
 public enum PolicyLoader {
+    /// The largest policy file read, in bytes. Policy files are reviewed by people; a
+    /// bigger file is a mistake (a data dump in the wrong folder), reported, not read.
+    public static let maxFileBytes = 16 << 20
+
     /// Loads every `*.json` file under `directory` (recursively, sorted by path), except
-    /// `*.test.json`, and validates the merged sections.
+    /// `*.test.json` and hidden files and folders, and validates the merged sections.
+    /// A missing or empty directory, an unreadable or oversized file and malformed JSON
+    /// are diagnostics like any other.
     public static func load(directory: String) -> PolicyLoadResult {
-        var permissions: [PermissionDefinition] = []
-        var roles: [RoleDefinition] = []
-        var organizations: [OrganizationDefinition] = []
-        var settings: PolicySettings?
+        let base = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: base, isDirectory: &isDirectory) else {
+            return failure(base, "policy directory not found")
+        }
+        guard isDirectory.boolValue else {
+            return failure(base, "not a directory: give the folder that holds the policy files")
+        }
+        let files = policyFiles(in: base)
+        guard !files.isEmpty else {
+            return failure(base, "no policy files (*.json) in the directory")
+        }
         var diagnostics: [Diagnostic] = []
-        let fm = FileManager.default
-        let files = (fm.enumerator(atPath: directory)?.compactMap { $0 as? String } ?? [])
-            .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".test.json") }
+        var documents: [PolicyDocument] = []
+        for file in files {
+            guard let bytes = readFile(file, diagnostics: &diagnostics) else { continue }
+            if let document = PolicyDocument.parse(file: file, bytes: bytes, diagnostics: &diagnostics) {
+                documents.append(document)
+            }
+        }
+        return PolicyValidator.validate(documents, directory: base, diagnostics: diagnostics)
+    }
+
+    /// The paths of the policy files under `base`, sorted.
+    static func policyFiles(in base: String) -> [String] {
+        let prefix = base == "/" ? "/" : base + "/"
+        let relatives = FileManager.default.enumerator(atPath: base)?.compactMap { $0 as? String } ?? []
+        return relatives
+            .filter { relative in
+                relative.hasSuffix(".json") && !relative.hasSuffix(".test.json")
+                    && !relative.split(separator: "/").contains { $0.hasPrefix(".") }
+            }
             .sorted()
-        for relative in files {
-            let path = directory.hasSuffix("/") ? directory + relative : directory + "/" + relative
-            guard let data = fm.contents(atPath: path), let root = try? JSONParser.parse(Array(data)) else {
-                diagnostics.append(Diagnostic(file: path, severity: .error, message: "cannot parse"))
-                continue
+            .map { prefix + $0 }
+            .filter { path in
+                var isDirectory: ObjCBool = false
+                return !(FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue)
             }
-            for (i, p) in (root["permissions"]?.arrayValue ?? []).enumerated() {
-                permissions.append(PermissionDefinition(
-                    key: p["key"]?.stringValue ?? "", name: p["name"]?.stringValue,
-                    description: p["description"]?.stringValue,
-                    source: SourceLocation(file: path, pointer: "/permissions/\(i)")))
-            }
-            for (i, r) in (root["roles"]?.arrayValue ?? []).enumerated() {
-                roles.append(RoleDefinition(
-                    key: r["key"]?.stringValue ?? "", name: r["name"]?.stringValue,
-                    description: r["description"]?.stringValue,
-                    permissions: r["permissions"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-                    includes: r["includes"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-                    defaultForNewUsers: r["default_for_new_users"]?.boolValue ?? false,
-                    source: SourceLocation(file: path, pointer: "/roles/\(i)")))
-            }
-            for (i, o) in (root["organizations"]?.arrayValue ?? []).enumerated() {
-                organizations.append(OrganizationDefinition(
-                    code: o["code"]?.stringValue ?? "", name: o["name"]?.stringValue,
-                    externalID: o["external_id"]?.stringValue,
-                    source: SourceLocation(file: path, pointer: "/organizations/\(i)")))
-            }
-            if let s = root["settings"], let code = s["default_organization"]?.stringValue {
-                settings = PolicySettings(
-                    defaultOrganization: code,
-                    allowSelfSignup: s["allow_self_signup"]?.boolValue ?? true,
-                    syncProfileOnSignIn: s["sync_profile_on_sign_in"]?.boolValue ?? true)
-            }
+    }
+
+    /// The bytes of a regular file of at most `maxFileBytes`; otherwise a diagnostic.
+    /// Opened without blocking, so that a FIFO named `*.json` cannot hang the loader.
+    static func readFile(_ path: String, diagnostics: inout [Diagnostic]) -> [UInt8]? {
+        func fail(_ message: String) -> [UInt8]? {
+            diagnostics.append(Diagnostic(file: path, severity: .error, message: message))
+            return nil
         }
-        guard let settings else {
-            diagnostics.append(Diagnostic(file: directory, severity: .error, message: "missing default_organization"))
-            return PolicyLoadResult(policy: nil, diagnostics: diagnostics)
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
+        guard fd >= 0 else { return fail("cannot read the file: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return fail("cannot read the file: \(String(cString: strerror(errno)))") }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { return fail("not a regular file") }
+        guard Int(status.st_size) <= maxFileBytes else {
+            return fail("the file is \(status.st_size) bytes, over the \(maxFileBytes >> 20) MiB limit for a policy file")
         }
-        let policy = PolicySet(permissions: permissions, roles: roles, organizations: organizations, settings: settings)
-        return PolicyLoadResult(policy: diagnostics.hasErrors ? nil : policy, diagnostics: diagnostics)
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size) + 1)
+        var filled = 0
+        while filled < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { buffer in
+                read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+            }
+            if got < 0 {
+                if errno == EINTR { continue }
+                return fail("cannot read the file: \(String(cString: strerror(errno)))")
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        guard filled <= maxFileBytes else {
+            return fail("the file is over the \(maxFileBytes >> 20) MiB limit for a policy file")
+        }
+        return Array(bytes[..<filled])
+    }
+
+    private static func failure(_ place: String, _ message: String) -> PolicyLoadResult {
+        PolicyLoadResult(policy: nil, diagnostics: [Diagnostic(file: place, severity: .error, message: message)])
     }
 }

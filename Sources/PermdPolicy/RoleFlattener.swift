@@ -5,12 +5,22 @@ public enum RoleFlattener {
     /// `*` matches every key, `prefix*` every key starting with prefix, anything else
     /// the one equal key.
     public static func expand(_ pattern: String, sortedKeys: [String]) -> [String] {
-        if pattern == "*" { return sortedKeys }
+        Array(sortedKeys[matchingRange(pattern, sortedKeys: sortedKeys)])
+    }
+
+    /// The indices of `sortedKeys` that a pattern matches (see `expand`): keys sharing a
+    /// prefix sit next to each other once sorted, so a binary search finds them.
+    public static func matchingRange(_ pattern: String, sortedKeys: [String]) -> Range<Int> {
+        if pattern == "*" { return sortedKeys.indices }
         if pattern.hasSuffix("*") {
-            let prefix = pattern.dropLast()
-            return sortedKeys.filter { $0.hasPrefix(prefix) }
+            let prefix = String(pattern.dropLast())
+            let start = sortedKeys.lowerBound(of: prefix)
+            var end = start
+            while end < sortedKeys.count, sortedKeys[end].hasPrefix(prefix) { end += 1 }
+            return start..<end
         }
-        return sortedKeys.binarySearchContains(pattern) ? [pattern] : []
+        let index = sortedKeys.lowerBound(of: pattern)
+        return index < sortedKeys.count && sortedKeys[index] == pattern ? index..<(index + 1) : index..<index
     }
 
     /// Flattens every role: its own patterns expanded, plus the flattened sets of the
@@ -40,7 +50,8 @@ public enum RoleFlattener {
         }
 
         var result: [String: [String]] = [:]
-        for key in byKey.keys {
+        // In key order, so that even a set with cycles flattens the same way every time.
+        for key in byKey.keys.sorted() {
             result[key] = visit(key).sorted()
         }
         return result
@@ -86,13 +97,14 @@ public enum RoleFlattener {
 }
 
 extension Array where Element == String {
-    fileprivate func binarySearchContains(_ key: String) -> Bool {
+    /// The first index whose key is not less than `key`, in a sorted array.
+    fileprivate func lowerBound(of key: String) -> Int {
         var low = 0
         var high = count
         while low < high {
             let mid = (low + high) / 2
             if self[mid] < key { low = mid + 1 } else { high = mid }
         }
-        return low < count && self[low] == key
+        return low
     }
 }

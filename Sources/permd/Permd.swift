@@ -6,6 +6,6 @@ struct Permd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permd",
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
-        subcommands: [ServeCommand.self, UserCommand.self, OrgCommand.self, MemberCommand.self, RoleCommand.self,
-                      PermissionCommand.self])
+        subcommands: [ServeCommand.self, ValidateCommand.self, UserCommand.self, OrgCommand.self, MemberCommand.self,
+                      RoleCommand.self, PermissionCommand.self])
 }

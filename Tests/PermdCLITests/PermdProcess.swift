@@ -1,0 +1,108 @@
+import Foundation
+
+/// Runs the built `permd` executable as a user would, and captures what it prints.
+///
+/// The binary is `$PERMD_BIN` when set, else the `permd` file next to the test bundle
+/// (SwiftPM puts both in `<scratch>/debug/`).
+struct PermdProcess {
+    /// What one run printed, and how it ended.
+    struct Outcome: CustomStringConvertible {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+
+        /// Standard output split into lines, without the final empty one.
+        var lines: [String] {
+            standardOutput.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        }
+
+        var description: String { "exit \(status)\nstdout:\n\(standardOutput)\nstderr:\n\(standardError)" }
+    }
+
+    /// Errors of the harness itself (not of permd).
+    struct HarnessError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The path of the `permd` executable.
+    static func executable() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["PERMD_BIN"] {
+            return URL(fileURLWithPath: path)
+        }
+        let starts = [Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0])]
+            + Bundle.allBundles.map(\.bundleURL)
+        for start in starts {
+            var directory = start.standardizedFileURL
+            for _ in 0..<6 {
+                let candidate = directory.appendingPathComponent("permd")
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                   FileManager.default.isExecutableFile(atPath: candidate.path) {
+                    return candidate
+                }
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        throw HarnessError(description: "cannot find the permd executable; build it first or set PERMD_BIN")
+    }
+
+    /// Runs `permd arguments...` and waits for it to exit.
+    /// - Parameters:
+    ///   - arguments: the command line after `permd`.
+    ///   - environment: variables added to (or, when nil, removed from) the test's environment;
+    ///     every other `PERMD_*` variable is removed so the host cannot change the outcome.
+    ///   - directory: the working directory (default: the test's).
+    ///   - input: bytes written to standard input.
+    static func run(_ arguments: [String], environment: [String: String?] = [:],
+                    in directory: String? = nil, input: String? = nil) throws -> Outcome {
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = arguments
+        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PERMD_") }
+        for (name, value) in environment { variables[name] = value }
+        process.environment = variables
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+
+        // Files, not pipes: a chatty child can never block on a full pipe.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("permd-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outURL = scratch.appendingPathComponent("stdout")
+        let errURL = scratch.appendingPathComponent("stderr")
+        let inURL = scratch.appendingPathComponent("stdin")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: inURL.path, contents: Data((input ?? "").utf8))
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        let inp = try FileHandle(forReadingFrom: inURL)
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inp
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        try inp.close()
+        return Outcome(
+            status: process.terminationStatus,
+            standardOutput: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+            standardError: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    }
+
+    /// A fresh temporary directory holding `files` (path relative to it → content).
+    static func temporaryDirectory(_ files: [String: String] = [:]) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("permd-cli-\(UUID().uuidString)")
+        for (path, text) in files {
+            let url = directory.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.path
+    }
+
+    /// The repository root, found from this file's path (for the shipped `policies/`).
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+}
