@@ -3,6 +3,8 @@ SWIFT      ?= swift
 POLICIES   ?= policies
 DB         ?= permd.db
 LISTEN     ?= 127.0.0.1:7468
+RUN_HOST   = $(firstword $(subst :, ,$(LISTEN)))
+RUN_PORT   = $(lastword $(subst :, ,$(LISTEN)))
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := pkg-config libjansson-dev libsqlite3-dev
 
@@ -31,8 +33,11 @@ release: deps
 	$(SWIFT) build -c release --product permd
 
 run: release
-	.build/release/permd validate $(POLICIES)
-	@echo "permd: serving comes with the server; the policies above validate."
+	@printf '%s\n' "permd: serving $(POLICIES) with $(DB) on $(LISTEN). Try it from another terminal:"
+	@printf '%s\n' "  printf 'PING\\nCHECK alice org_default read:invoices\\nSTATS\\n' | nc -q1 $(RUN_HOST) $(RUN_PORT)"
+	@printf '%s\n' "  python3 -c \"import socket; f = socket.create_connection(('$(RUN_HOST)', $(RUN_PORT))).makefile('rwb')"
+	@printf '%s\n' "  f.write(b'PING\\nREVISION\\n'); f.flush(); print(f.readline().decode() + f.readline().decode())\""
+	.build/release/permd serve --policies $(POLICIES) --db $(DB) --listen $(LISTEN)
 
 test: build
 	$(SWIFT) build --build-tests

@@ -1,1 +1,235 @@
-// PermdServer: see Package.swift for what this module holds.
+import Dispatch
+public import Logging
+public import NIOCore
+import NIOPosix
+import PermdIndex
+import PermdProtocol
+public import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The permd server (SPEC §5): the line protocol over TCP and, optionally, a Unix socket,
+/// one event loop per core, a writer thread for every change, reload on `RELOAD`/SIGHUP.
+///
+/// Run it in a `ServiceGroup` (graceful shutdown on SIGTERM: stop accepting, answer what
+/// was received, close), or call `start()` and `shutdown()` directly (tests).
+public final class PermdServer: Service, Sendable {
+    private let shared: ServerContext
+    private let group: MultiThreadedEventLoopGroup
+    private let state = Mutex(Listeners())
+    private let connections = ConnectionRegistry()
+    private let stopped = Mutex<[CheckedContinuation<Void, Never>]?>([])
+
+    private struct Listeners {
+        var channels: [any Channel] = []
+        var tcpAddress: SocketAddress?
+        var started = false
+    }
+
+    /// - Parameters:
+    ///   - configuration: addresses, limits, tokens.
+    ///   - engine: the state behind the index; from now on only the writer thread uses it.
+    ///   - logger: where the server logs (it never configures logging).
+    public init(configuration: ServerConfiguration, engine: sending any StateEngine, logger: Logger) {
+        let publisher = SnapshotPublisher(engine.snapshot)
+        let writer = StateWriter(engine: engine, publisher: publisher, logger: logger)
+        shared = ServerContext(
+            configuration: configuration, publisher: publisher, writer: writer,
+            statistics: ServerStatistics(), logger: logger)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
+    }
+
+    /// The TCP address the server listens on (with the port picked when 0 was asked for).
+    public var tcpAddress: SocketAddress? { state.withLock { $0.tcpAddress } }
+
+    /// The revision of the snapshot being served.
+    public var revision: UInt64 { shared.publisher.latest.snapshot.revision }
+
+    /// Starts the writer thread and binds the listeners.
+    public func start() async throws {
+        shared.writer.start()
+        let configuration = shared.configuration
+        var channels: [any Channel] = []
+        var tcpAddress: SocketAddress?
+        do {
+            if let host = configuration.host {
+                let channel = try await bootstrap(isLocal: false).bind(host: host, port: configuration.port).get()
+                tcpAddress = channel.localAddress
+                channels.append(channel)
+            }
+            if let path = configuration.unixPath {
+                let channel = try await bootstrap(isLocal: true)
+                    .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+                channels.append(channel)
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            shared.writer.stop()
+            throw error
+        }
+        state.withLock { $0 = Listeners(channels: channels, tcpAddress: tcpAddress, started: true) }
+        logStartup()
+    }
+
+    /// Runs until graceful shutdown (SIGTERM in a ServiceGroup); reloads on SIGHUP.
+    public func run() async throws {
+        try await start()
+        let hangup = Self.watchHangup { [shared] in
+            shared.writer.submit(StateWriter.Job(requests: [Self.reloadRequest]) { replies in
+                shared.logger.info("SIGHUP: \(replies.first ?? "")")
+            })
+        }
+        await withGracefulShutdownHandler {
+            await self.waitUntilStopped()
+        } onGracefulShutdown: {
+            Task { await self.shutdown() }
+        }
+        hangup.cancel()
+    }
+
+    /// Runs in a service group that shuts down gracefully on SIGTERM and SIGINT.
+    public func runUntilTerminated(logger: Logger) async throws {
+        let group = ServiceGroup(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+
+    /// Stops accepting, answers what each connection has sent, closes them, stops the
+    /// writer and the event loops.
+    public func shutdown() async {
+        let listeners = state.withLock { state in
+            defer { state.channels = [] }
+            return state.channels
+        }
+        for channel in listeners { try? await channel.close() }
+        let open = connections.all
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(DrainEvent())
+        }
+        for channel in open { try? await channel.closeFuture.get() }
+        if state.withLock({ $0.started }) {
+            shared.writer.stop()
+            state.withLock { $0.started = false }
+        }
+        try? await group.shutdownGracefully()
+        shared.logger.info("permd stopped")
+        let waiters = stopped.withLock { waiters in
+            defer { waiters = nil }
+            return waiters ?? []
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func waitUntilStopped() async {
+        await withCheckedContinuation { continuation in
+            let alreadyStopped = stopped.withLock { waiters in
+                if waiters == nil { return true }
+                waiters!.append(continuation)
+                return false
+            }
+            if alreadyStopped { continuation.resume() }
+        }
+    }
+
+    private func bootstrap(isLocal: Bool) -> ServerBootstrap {
+        let shared = shared
+        let connections = connections
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark,
+                                value: .init(low: shared.configuration.outboundHighWatermark / 2,
+                                             high: shared.configuration.outboundHighWatermark))
+            .childChannelInitializer { channel in
+                let count = shared.statistics.connections.add(1, ordering: .relaxed).newValue
+                let id = ObjectIdentifier(channel)
+                connections.add(channel, id: id)
+                channel.closeFuture.whenComplete { _ in
+                    shared.statistics.connections.subtract(1, ordering: .relaxed)
+                    connections.remove(id)
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if count > shared.configuration.maxConnections {
+                        try pipeline.addHandler(BusyHandler())
+                        return
+                    }
+                    try pipeline.addHandler(IdleStateHandler(
+                        readTimeout: .seconds(shared.configuration.idleTimeoutSeconds)))
+                    try pipeline.addHandler(ConnectionHandler(shared: shared, isLocal: isLocal))
+                }
+            }
+    }
+
+    private func logStartup() {
+        let snapshot = shared.publisher.latest.snapshot
+        let statistics = snapshot.statistics
+        let configuration = shared.configuration
+        var addresses: [String] = []
+        if let address = tcpAddress { addresses.append("\(address)") }
+        if let path = configuration.unixPath { addresses.append("unix:\(path)") }
+        shared.logger.info("permd serving", metadata: [
+            "listen": "\(addresses.joined(separator: " "))",
+            "revision": "\(snapshot.revision)",
+            "users": "\(statistics.users)",
+            "memberships": "\(statistics.memberships)",
+            "organizations": "\(statistics.organizations)",
+            "build_ms": "\(statistics.buildMilliseconds)",
+            "threads": "\(configuration.threads)",
+        ])
+    }
+
+    /// The RELOAD request SIGHUP sends to the writer.
+    static let reloadRequest: Request = {
+        guard case .success(let request) = Request.parse(ByteBuffer(string: "RELOAD")) else {
+            preconditionFailure("RELOAD must parse")
+        }
+        return request
+    }()
+
+    /// Calls `body` on every SIGHUP until the returned source is cancelled.
+    private static func watchHangup(_ body: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler(handler: body)
+        source.resume()
+        return source
+    }
+}
+
+/// Answers a connection past the limit with `ERR BUSY` and closes it.
+final class BusyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        Reply.writeError(ProtocolError(.busy, "too many connections"), into: &buffer)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
+
+/// The open connections, for draining them at shutdown.
+final class ConnectionRegistry: Sendable {
+    private let channels = Mutex([ObjectIdentifier: any Channel]())
+
+    var all: [any Channel] { channels.withLock { Array($0.values) } }
+
+    func add(_ channel: any Channel, id: ObjectIdentifier) {
+        channels.withLock { $0[id] = channel }
+    }
+
+    func remove(_ id: ObjectIdentifier) {
+        channels.withLock { _ = $0.removeValue(forKey: id) }
+    }
+}

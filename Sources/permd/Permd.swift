@@ -2,9 +2,10 @@ import ArgumentParser
 
 /// The `permd` command: an authorization server and the tools around it.
 @main
-struct Permd: ParsableCommand {
+struct Permd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permd",
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
-        subcommands: [ValidateCommand.self])
+        subcommands: [ServeCommand.self, ValidateCommand.self, UserCommand.self, OrgCommand.self, MemberCommand.self,
+                      RoleCommand.self, PermissionCommand.self])
 }

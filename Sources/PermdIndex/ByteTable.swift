@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A 64-bit hash of a byte string: 8 bytes at a time, multiply-xorshift mixing
+/// (wyhash-style), so that hashing an identifier is a handful of multiplications.
+@inline(__always)
+func hashBytes(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
+    var hash: UInt64 = 0xA076_1D64_78BD_642F ^ UInt64(bytes.count)
+    guard let base = bytes.baseAddress else { return hash }
+    var offset = 0
+    let count = bytes.count
+    while offset &+ 8 <= count {
+        let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        hash = (hash ^ word) &* multiplier
+        hash ^= hash &>> 29
+        offset &+= 8
+    }
+    if offset < count {
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < count {
+            tail |= UInt64(base.load(fromByteOffset: offset, as: UInt8.self)) &<< shift
+            shift &+= 8
+            offset &+= 1
+        }
+        hash = (hash ^ tail) &* multiplier
+        hash ^= hash &>> 29
+    }
+    hash = (hash ^ (hash &>> 32)) &* multiplier
+    return hash ^ (hash &>> 29)
+}
+
+/// Interns byte strings (user ids, organization codes, permission keys) to dense integers.
+///
+/// Open addressing with linear probing over chunked slots; each slot holds the upper 32
+/// bits of the key's hash and its id + 1 (0 = empty), so most probes are settled without
+/// touching the key bytes. Keys live in chunked byte arenas. A lookup builds no `String`
+/// and allocates nothing. Keys are never removed (the owner marks them dead instead).
+struct ByteTable: Sendable {
+    /// The longest key (identifiers are at most 255 bytes, SPEC §1).
+    static let maxKeyLength = 255
+    #if DEBUG
+    private static let arenaChunkBytes = 1 << 8
+    #else
+    private static let arenaChunkBytes = 1 << 16
+    #endif
+
+    private var slots: ChunkedArray<UInt64>
+    private var mask: Int
+    /// Per id: arena chunk (bits 32...), offset in it (bits 8..<32) and length (bits 0..<8).
+    private var keys = ChunkedArray<UInt64>()
+    private var arena: [[UInt8]] = []
+
+    /// The number of keys interned.
+    var count: Int { keys.count }
+
+    /// A table sized for `expected` keys without growing.
+    init(expected: Int = 0) {
+        let capacity = ByteTable.capacity(for: expected)
+        slots = ChunkedArray(repeating: 0, count: capacity)
+        mask = capacity - 1
+    }
+
+    private static func capacity(for keys: Int) -> Int {
+        var capacity = 16
+        while capacity < keys * 2 { capacity <<= 1 }
+        return capacity
+    }
+
+    /// The id of `bytes`, or nil when it was never interned.
+    @inline(__always)
+    func find(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count > 0, bytes.count <= ByteTable.maxKeyLength else { return nil }
+        let hash = hashBytes(bytes)
+        let tag = hash & 0xFFFF_FFFF_0000_0000
+        var index = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let slot = slots[index]
+            if slot == 0 { return nil }
+            if slot & 0xFFFF_FFFF_0000_0000 == tag {
+                let id = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1
+                if keyEquals(id, bytes) { return id }
+            }
+            index = (index &+ 1) & mask
+        }
+    }
+
+    /// The id of `key`, or nil when it was never interned.
+    func find(_ key: String) -> Int? {
+        var key = key
+        return key.withUTF8 { find(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The id of `key`, interning it when new.
+    mutating func intern(_ key: String) -> Int {
+        var key = key
+        return key.withUTF8 { intern(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The id of `bytes`, interning them when new. Keys longer than 255 bytes are cut
+    /// (identifiers never are, SPEC §1).
+    mutating func intern(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let bytes = UnsafeRawBufferPointer(rebasing: bytes.prefix(ByteTable.maxKeyLength))
+        if let id = find(bytes) { return id }
+        if (count + 1) * 4 > slots.count * 3 { grow() }
+        let id = count
+        if arena.isEmpty || arena[arena.count - 1].count + bytes.count > ByteTable.arenaChunkBytes {
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(ByteTable.arenaChunkBytes)
+            arena.append(chunk)
+        }
+        let chunk = arena.count - 1
+        let offset = arena[chunk].count
+        arena[chunk].append(contentsOf: bytes)
+        keys.append(UInt64(chunk) << 32 | UInt64(offset) << 8 | UInt64(bytes.count))
+        place(id: id, hash: hashBytes(bytes))
+        return id
+    }
+
+    private mutating func place(id: Int, hash: UInt64) {
+        var index = Int(truncatingIfNeeded: hash) & mask
+        while slots[index] != 0 { index = (index + 1) & mask }
+        slots[index] = hash & 0xFFFF_FFFF_0000_0000 | UInt64(id + 1)
+    }
+
+    private mutating func grow() {
+        let capacity = slots.count * 2
+        slots = ChunkedArray(repeating: 0, count: capacity)
+        mask = capacity - 1
+        for id in 0..<count {
+            let hash = withKey(id) { hashBytes($0) }
+            place(id: id, hash: hash)
+        }
+    }
+
+    /// Calls `body` with the bytes of key `id`.
+    @inline(__always)
+    func withKey<R>(_ id: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let packed = keys[id]
+        let offset = Int(truncatingIfNeeded: (packed >> 8) & 0xFF_FFFF)
+        let length = Int(truncatingIfNeeded: packed & 0xFF)
+        return try arena[Int(truncatingIfNeeded: packed >> 32)].withUnsafeBytes { chunk in
+            try body(UnsafeRawBufferPointer(rebasing: chunk[offset..<offset + length]))
+        }
+    }
+
+    @inline(__always)
+    private func keyEquals(_ id: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        withKey(id) { key in
+            key.count == bytes.count && memcmp(key.baseAddress!, bytes.baseAddress!, key.count) == 0
+        }
+    }
+
+    /// Key `id` as a string.
+    func key(_ id: Int) -> String {
+        withKey(id) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Orders key `a` against `bytes` by bytes (the order of sorted ids and codes).
+    func compare(_ id: Int, _ bytes: UnsafeRawBufferPointer) -> Int {
+        withKey(id) { compareBytes($0, bytes) }
+    }
+
+    /// Bytes held, counting each chunk's full capacity.
+    var allocatedBytes: Int {
+        slots.allocatedBytes + keys.allocatedBytes + arena.reduce(0) { $0 + $1.capacity }
+    }
+}
+
+/// Orders two byte strings lexicographically: negative, zero or positive.
+@inline(__always)
+func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    let common = min(a.count, b.count)
+    if common > 0 {
+        let order = memcmp(a.baseAddress!, b.baseAddress!, common)
+        if order != 0 { return Int(order) }
+    }
+    return a.count - b.count
+}

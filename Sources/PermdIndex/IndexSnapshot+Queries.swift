@@ -1,0 +1,157 @@
+extension IndexSnapshot {
+    // MARK: Hot path: byte slices, no String, no allocation.
+
+    /// Whether `user` holds `permission` in `organization`; unknowns answer false.
+    @inline(__always)
+    public func check(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                      permission: UnsafeRawBufferPointer) -> Bool {
+        guard let bit = storage.policy.permissionTable.find(permission),
+              let membership = membershipSlot(user: user, organization: organization) else { return false }
+        return storage.holds(membership.rawValue, bit)
+    }
+
+    /// The membership of `user` in `organization`, for checking several permissions.
+    @inline(__always)
+    public func membershipSlot(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> MembershipSlot? {
+        guard let user = storage.user(user), let organization = storage.organization(organization),
+              let membership = storage.membership(user: user, organization: organization) else { return nil }
+        return MembershipSlot(rawValue: membership)
+    }
+
+    /// The bit of a permission key, or nil when the policies do not define it.
+    @inline(__always)
+    public func permissionSlot(_ permission: UnsafeRawBufferPointer) -> PermissionSlot? {
+        storage.policy.permissionTable.find(permission).map(PermissionSlot.init(rawValue:))
+    }
+
+    /// Whether a membership holds a permission.
+    @inline(__always)
+    public func holds(_ membership: MembershipSlot, _ permission: PermissionSlot) -> Bool {
+        storage.holds(membership.rawValue, permission.rawValue)
+    }
+
+    // MARK: Convenience and list queries.
+
+    /// Whether `user` holds `permission` in `organization`; unknowns answer false.
+    public func check(user: String, organization: String, permission: String) -> Bool {
+        explain(user: user, organization: organization, permission: permission).allows
+    }
+
+    /// The held roles that grant `permission` (sorted by key) then `direct`, or the first
+    /// deny reason in `DenyReason` order.
+    public func explain(user: String, organization: String, permission: String) -> Explanation {
+        guard let userSlot = storage.user(user) else { return .deny(.unknownUser) }
+        guard let organizationSlot = storage.organization(organization) else { return .deny(.unknownOrganization) }
+        guard let membership = storage.membership(user: userSlot, organization: organizationSlot) else {
+            return .deny(.notMember)
+        }
+        guard let bit = storage.policy.permissionTable.find(permission) else { return .deny(.unknownPermission) }
+        var sources: [GrantSource] = []
+        for (role, key) in storage.policy.roleKeys.enumerated()
+        where storage.hasRole(membership, role) && storage.policy.role(role, grants: bit) {
+            sources.append(.role(key))
+        }
+        if storage.hasDirect(membership, bit) { sources.append(.direct) }
+        return sources.isEmpty ? .deny(.notGranted) : .allow(sources)
+    }
+
+    /// The effective permissions of `user` in `organization`, sorted; empty for unknowns.
+    public func permissions(user: String, organization: String) -> [String] {
+        guard let membership = membership(user, organization) else { return [] }
+        var keys: [String] = []
+        let words = storage.words(membership, from: storage.effectiveWord, count: storage.policy.permissionWords)
+        forEachSetBit(words) { keys.append(storage.policy.permissionKeys[$0]) }
+        return keys
+    }
+
+    /// The roles assigned to `user` in `organization` (not those reached through
+    /// includes), sorted; empty for unknowns.
+    public func roles(user: String, organization: String) -> [String] {
+        guard let membership = membership(user, organization) else { return [] }
+        var keys: [String] = []
+        let words = storage.words(membership, from: storage.roleWord, count: storage.policy.roleWords)
+        forEachSetBit(words) { keys.append(storage.policy.roleKeys[$0]) }
+        return keys
+    }
+
+    /// The direct permissions of `user` in `organization`, sorted; empty for unknowns.
+    public func directPermissions(user: String, organization: String) -> [String] {
+        guard let membership = membership(user, organization) else { return [] }
+        var keys: [String] = []
+        let words = storage.words(membership, from: storage.directWord, count: storage.policy.permissionWords)
+        forEachSetBit(words) { keys.append(storage.policy.permissionKeys[$0]) }
+        return keys
+    }
+
+    /// The organizations of `user`, or only those where it holds `permission`, sorted.
+    public func organizations(user: String, permission: String? = nil) -> [String] {
+        guard let userSlot = storage.user(user) else { return [] }
+        var bit: Int?
+        if let permission {
+            guard let known = storage.policy.permissionTable.find(permission) else { return [] }
+            bit = known
+        }
+        var codes: [String] = []
+        storage.forEachMembership(ofUser: userSlot) { membership in
+            if let bit, !storage.holds(membership, bit) { return }
+            codes.append(storage.organizations.key(storage.owner(of: membership).organization))
+        }
+        return codes.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// The users holding `permission` in `organization`, sorted by id, starting after the
+    /// id `after` (nil: from the start), at most `limit` of them.
+    public func who(organization: String, permission: String, after: String?, limit: Int) -> WhoPage {
+        guard let organizationSlot = storage.organization(organization),
+              let bit = storage.policy.permissionTable.find(permission), limit > 0 else {
+            return WhoPage(users: [], more: false)
+        }
+        let list = storage.members[organizationSlot]
+        var start = (chunk: 0, offset: 0)
+        if var after {
+            start = after.withUTF8 { afterBytes in
+                list.lowerBound { member in
+                    let user = storage.owner(of: Int(member)).user
+                    return storage.users.compare(user, UnsafeRawBufferPointer(afterBytes)) <= 0
+                }
+            }
+        }
+        var users: [String] = []
+        var more = false
+        list.forEach(from: start) { member in
+            guard storage.holds(Int(member), bit) else { return true }
+            if users.count == limit {
+                more = true
+                return false
+            }
+            users.append(storage.users.key(storage.owner(of: Int(member)).user))
+            return true
+        }
+        return WhoPage(users: users, more: more)
+    }
+
+    /// Sizes of the snapshot, for STATS.
+    public var statistics: IndexStatistics {
+        IndexStatistics(
+            users: storage.liveUsers, organizations: storage.liveOrganizations,
+            memberships: storage.liveMemberships, roles: storage.policy.roleKeys.count,
+            permissions: storage.policy.permissionKeys.count, indexBytes: storage.allocatedBytes,
+            buildMilliseconds: buildMilliseconds)
+    }
+
+    /// Every live membership as (user, organization), for diffs and exports of the index.
+    public func forEachMembership(_ body: (_ user: String, _ organization: String) -> Void) {
+        for organization in 0..<storage.members.count {
+            let code = storage.organizations.key(organization)
+            storage.members[organization].forEach(from: (0, 0)) { member in
+                body(storage.users.key(storage.owner(of: Int(member)).user), code)
+                return true
+            }
+        }
+    }
+
+    private func membership(_ user: String, _ organization: String) -> Int? {
+        guard let user = storage.user(user), let organization = storage.organization(organization) else { return nil }
+        return storage.membership(user: user, organization: organization)
+    }
+}

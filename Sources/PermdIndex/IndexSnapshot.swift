@@ -1,0 +1,116 @@
+public import PermdCore
+public import PermdPolicy
+
+/// An immutable, compiled view of the policies and the database state at one revision:
+/// every query answers from it without locks.
+///
+/// Build one in full (`build(policy:reader:)`), or derive the next one from it with
+/// `applying(_:)`, which copies only the storage chunks the changes touch. Both paths give
+/// the same answers.
+public final class IndexSnapshot: Sendable {
+    /// The database revision the snapshot includes.
+    public let revision: UInt64
+    public let policy: PolicySet
+    let storage: IndexStorage
+    let buildMilliseconds: Double
+
+    init(revision: UInt64, policy: PolicySet, storage: IndexStorage, buildMilliseconds: Double) {
+        self.revision = revision
+        self.policy = policy
+        self.storage = storage
+        self.buildMilliseconds = buildMilliseconds
+    }
+
+    /// Full build from policies + state (reads the state once through the reader).
+    public static func build(policy: PolicySet, reader: some StateReader) throws -> IndexSnapshot {
+        let start = ContinuousClock.now
+        var builder = Builder(policy: policy)
+        let revision = try reader.readState(into: &builder)
+        return builder.finish(revision: revision, started: start)
+    }
+
+    /// Full build from an already-read state (for tests and `permd test` fixtures).
+    public static func build(policy: PolicySet, state: StateFixture, revision: UInt64) -> IndexSnapshot {
+        let start = ContinuousClock.now
+        var builder = Builder(policy: policy)
+        state.feed(into: &builder)
+        return builder.finish(revision: revision, started: start)
+    }
+
+    /// A new snapshot with these changes applied (only touched memberships copied).
+    /// Changes at or below this snapshot's revision are skipped. Returns nil when a change
+    /// needs a full rebuild (`.policyReloaded`) — the caller rebuilds.
+    public func applying(_ changes: [ChangeRecord]) -> IndexSnapshot? {
+        var storage = self.storage
+        var revision = self.revision
+        for record in changes where record.revision > self.revision {
+            switch record.change {
+            case .policyReloaded:
+                return nil
+            case .userAdded(let user):
+                storage.addUser(user)
+            case .userRemoved(let user):
+                storage.removeUser(user)
+            case .organizationAdded(let code):
+                storage.addOrganization(code)
+            case .organizationRemoved(let code):
+                storage.removeOrganization(code, declared: policy.declaredOrganization(code) != nil)
+            case .profileUpdated, .organizationUpdated:
+                break
+            case .membershipAdded(let user, let organization):
+                storage.addMembership(user: user, organization: organization)
+            case .membershipRemoved(let user, let organization):
+                storage.removeMembership(user: user, organization: organization)
+            case .roleAssigned(let user, let organization, let role):
+                storage.setRole(user: user, organization: organization, role: role, to: true)
+            case .roleUnassigned(let user, let organization, let role):
+                storage.setRole(user: user, organization: organization, role: role, to: false)
+            case .permissionGranted(let user, let organization, let permission):
+                storage.setDirect(user: user, organization: organization, permission: permission, to: true)
+            case .permissionRevoked(let user, let organization, let permission):
+                storage.setDirect(user: user, organization: organization, permission: permission, to: false)
+            }
+            revision = max(revision, record.revision)
+        }
+        return IndexSnapshot(revision: revision, policy: policy, storage: storage,
+                             buildMilliseconds: buildMilliseconds)
+    }
+
+    /// Receives the state of a full build. The policies' declared organizations are
+    /// always known, even before the database has them. Rows naming an unknown user or
+    /// organization, role or permission grant nothing and are skipped.
+    struct Builder: StateSink {
+        let policy: PolicySet
+        var storage: IndexStorage
+
+        init(policy: PolicySet) {
+            self.policy = policy
+            storage = IndexStorage(policy: CompiledPolicy(policy))
+            for organization in policy.organizations { storage.addOrganization(organization.code) }
+        }
+
+        mutating func organization(_ code: String) { storage.addOrganization(code) }
+        mutating func user(_ id: String) { storage.addUser(id) }
+
+        mutating func membership(user: String, organization: String) {
+            storage.addMembership(user: user, organization: organization, sorted: false)
+        }
+
+        mutating func roleAssignment(user: String, organization: String, role: String) {
+            storage.setRole(user: user, organization: organization, role: role, to: true)
+        }
+
+        mutating func directGrant(user: String, organization: String, permission: String) {
+            storage.setDirect(user: user, organization: organization, permission: permission, to: true)
+        }
+
+        consuming func finish(revision: UInt64, started: ContinuousClock.Instant) -> IndexSnapshot {
+            storage.sortMembers()
+            let elapsed = ContinuousClock.now - started
+            let milliseconds = Double(elapsed.components.seconds) * 1000
+                + Double(elapsed.components.attoseconds) / 1e15
+            return IndexSnapshot(revision: revision, policy: policy, storage: storage,
+                                 buildMilliseconds: milliseconds)
+        }
+    }
+}

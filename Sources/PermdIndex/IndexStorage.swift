@@ -1,0 +1,346 @@
+/// The state side of an index, as dense integers: interned users and organizations,
+/// memberships with their bit rows, the (user, organization) → membership table, each
+/// user's memberships and each organization's members sorted by user id.
+///
+/// A value type over chunked storage: copying it is cheap, and mutating the copy copies
+/// only the chunks touched. Membership and key ids are never reused before the next full
+/// build: a removed membership is marked dead, a removed user or organization is marked
+/// unknown (and known again when re-added).
+struct IndexStorage: Sendable {
+    /// Marks "no membership" in the membership links and a dead membership's owner.
+    static let none = UInt32.max
+    static let deadOwner = UInt64.max
+
+    let policy: CompiledPolicy
+    /// Row layout: effective permissions, direct permissions, then assigned roles.
+    let effectiveWord = 0
+    let directWord: Int
+    let roleWord: Int
+
+    private(set) var users: ByteTable
+    private var userKnown = ChunkedArray<Bool>()
+    private var userFirst = ChunkedArray<UInt32>()
+    private(set) var liveUsers = 0
+
+    private(set) var organizations: ByteTable
+    private var organizationKnown = ChunkedArray<Bool>()
+    private(set) var members = ChunkedArray<MemberList>()
+    private(set) var liveOrganizations = 0
+
+    /// Per membership: user << 32 | organization, or `deadOwner`.
+    private var owners = ChunkedArray<UInt64>()
+    /// Per membership: the next membership of the same user.
+    private var nextOfUser = ChunkedArray<UInt32>()
+    private(set) var rows: WordRows
+    /// Open addressing over membership id + 1 (0 = empty), keyed by the owner pair.
+    private var slots: ChunkedArray<UInt32>
+    private var slotMask: Int
+    private(set) var liveMemberships = 0
+
+    init(policy: CompiledPolicy, expectedUsers: Int = 0, expectedOrganizations: Int = 0,
+         expectedMemberships: Int = 0) {
+        self.policy = policy
+        directWord = policy.permissionWords
+        roleWord = 2 * policy.permissionWords
+        rows = WordRows(stride: 2 * policy.permissionWords + policy.roleWords)
+        users = ByteTable(expected: expectedUsers)
+        organizations = ByteTable(expected: expectedOrganizations)
+        var capacity = 16
+        while capacity < expectedMemberships * 2 { capacity <<= 1 }
+        slots = ChunkedArray(repeating: 0, count: capacity)
+        slotMask = capacity - 1
+    }
+
+    // MARK: Lookups
+
+    @inline(__always)
+    func user(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let id = users.find(bytes), userKnown[id] else { return nil }
+        return id
+    }
+
+    @inline(__always)
+    func organization(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let id = organizations.find(bytes), organizationKnown[id] else { return nil }
+        return id
+    }
+
+    func user(_ id: String) -> Int? {
+        guard let slot = users.find(id), userKnown[slot] else { return nil }
+        return slot
+    }
+
+    func organization(_ code: String) -> Int? {
+        guard let slot = organizations.find(code), organizationKnown[slot] else { return nil }
+        return slot
+    }
+
+    @inline(__always)
+    private static func owner(_ user: Int, _ organization: Int) -> UInt64 {
+        UInt64(user) << 32 | UInt64(organization)
+    }
+
+    @inline(__always)
+    private func home(_ owner: UInt64) -> Int {
+        var hash = owner &* 0x9E37_79B9_7F4A_7C15
+        hash ^= hash &>> 31
+        return Int(truncatingIfNeeded: hash) & slotMask
+    }
+
+    /// The membership of `user` in `organization`.
+    @inline(__always)
+    func membership(user: Int, organization: Int) -> Int? {
+        let key = IndexStorage.owner(user, organization)
+        var index = home(key)
+        while true {
+            let slot = slots[index]
+            if slot == 0 { return nil }
+            let id = Int(truncatingIfNeeded: slot &- 1)
+            if owners[id] == key { return id }
+            index = (index &+ 1) & slotMask
+        }
+    }
+
+    func owner(of membership: Int) -> (user: Int, organization: Int) {
+        let owner = owners[membership]
+        return (Int(owner >> 32), Int(owner & 0xFFFF_FFFF))
+    }
+
+    /// Whether membership `membership` holds permission bit `bit`.
+    @inline(__always)
+    func holds(_ membership: Int, _ bit: Int) -> Bool {
+        rows.test(row: membership, word: effectiveWord, bit: bit)
+    }
+
+    func hasDirect(_ membership: Int, _ bit: Int) -> Bool {
+        rows.test(row: membership, word: directWord, bit: bit)
+    }
+
+    func hasRole(_ membership: Int, _ role: Int) -> Bool {
+        rows.test(row: membership, word: roleWord, bit: role)
+    }
+
+    /// The words of one part of a membership's row.
+    func words(_ membership: Int, from word: Int, count: Int) -> [UInt64] {
+        (0..<count).map { rows[membership, word + $0] }
+    }
+
+    /// Calls `body` with each membership of `user`.
+    func forEachMembership(ofUser user: Int, _ body: (Int) -> Void) {
+        var next = userFirst[user]
+        while next != IndexStorage.none {
+            body(Int(next))
+            next = nextOfUser[Int(next)]
+        }
+    }
+
+    // MARK: Changes
+
+    mutating func addUser(_ id: String) {
+        let slot = users.intern(id)
+        if slot == userKnown.count {
+            userKnown.append(true)
+            userFirst.append(IndexStorage.none)
+            liveUsers += 1
+        } else if !userKnown[slot] {
+            userKnown[slot] = true
+            liveUsers += 1
+        }
+    }
+
+    /// Removes a user and its memberships.
+    mutating func removeUser(_ id: String) {
+        guard let slot = user(id) else { return }
+        while userFirst[slot] != IndexStorage.none {
+            removeMembership(Int(userFirst[slot]))
+        }
+        userKnown[slot] = false
+        liveUsers -= 1
+    }
+
+    mutating func addOrganization(_ code: String) {
+        let slot = organizations.intern(code)
+        if slot == organizationKnown.count {
+            organizationKnown.append(true)
+            members.append(MemberList())
+            liveOrganizations += 1
+        } else if !organizationKnown[slot] {
+            organizationKnown[slot] = true
+            liveOrganizations += 1
+        }
+    }
+
+    /// Removes an organization and the memberships in it. A declared organization stays
+    /// known (the policies make it exist), with no members.
+    mutating func removeOrganization(_ code: String, declared: Bool) {
+        guard let slot = organization(code) else { return }
+        var doomed: [Int] = []
+        members[slot].forEach(from: (0, 0)) { doomed.append(Int($0)); return true }
+        for membership in doomed { removeMembership(membership) }
+        guard !declared else { return }
+        organizationKnown[slot] = false
+        liveOrganizations -= 1
+    }
+
+    /// Adds the membership of a known user in a known organization (ignored otherwise);
+    /// returns it. `sorted: false` leaves the organization's member list to `sortMembers()`.
+    @discardableResult
+    mutating func addMembership(user id: String, organization code: String, sorted: Bool = true) -> Int? {
+        guard let user = user(id), let organization = organization(code) else { return nil }
+        if let existing = membership(user: user, organization: organization) { return existing }
+        if (liveMemberships + 1) * 4 > slots.count * 3 { growSlots() }
+        let key = IndexStorage.owner(user, organization)
+        let membership = rows.appendRow()
+        owners.append(key)
+        nextOfUser.append(userFirst[user])
+        userFirst[user] = UInt32(membership)
+        var index = home(key)
+        while slots[index] != 0 { index = (index + 1) & slotMask }
+        slots[index] = UInt32(membership + 1)
+        liveMemberships += 1
+        if sorted {
+            members[organization].insert(UInt32(membership), isBefore: isBefore(membership))
+        }
+        return membership
+    }
+
+    mutating func removeMembership(user id: String, organization code: String) {
+        guard let user = user(id), let organization = organization(code),
+              let membership = membership(user: user, organization: organization) else { return }
+        removeMembership(membership)
+    }
+
+    private mutating func removeMembership(_ membership: Int) {
+        let (user, organization) = owner(of: membership)
+        members[organization].remove(UInt32(membership), isBefore: isBefore(membership))
+        if userFirst[user] == UInt32(membership) {
+            userFirst[user] = nextOfUser[membership]
+        } else {
+            var previous = Int(userFirst[user])
+            while nextOfUser[previous] != UInt32(membership) { previous = Int(nextOfUser[previous]) }
+            nextOfUser[previous] = nextOfUser[membership]
+        }
+        deleteSlot(of: membership)
+        owners[membership] = IndexStorage.deadOwner
+        liveMemberships -= 1
+    }
+
+    /// Backward-shift deletion: later entries of the probe run move up, no tombstones.
+    private mutating func deleteSlot(of membership: Int) {
+        var hole = home(owners[membership])
+        while slots[hole] != UInt32(membership + 1) { hole = (hole + 1) & slotMask }
+        slots[hole] = 0
+        var index = hole
+        while true {
+            index = (index + 1) & slotMask
+            let slot = slots[index]
+            if slot == 0 { return }
+            let wanted = home(owners[Int(slot - 1)])
+            // The entry may move to the hole when its home is not inside (hole, index].
+            let stays = hole <= index ? (wanted > hole && wanted <= index) : (wanted > hole || wanted <= index)
+            if !stays {
+                slots[hole] = slot
+                slots[index] = 0
+                hole = index
+            }
+        }
+    }
+
+    private mutating func growSlots() {
+        let capacity = slots.count * 2
+        slots = ChunkedArray(repeating: 0, count: capacity)
+        slotMask = capacity - 1
+        for membership in 0..<owners.count where owners[membership] != IndexStorage.deadOwner {
+            var index = home(owners[membership])
+            while slots[index] != 0 { index = (index + 1) & slotMask }
+            slots[index] = UInt32(membership + 1)
+        }
+    }
+
+    /// Assigns or unassigns a role (unknown roles grant nothing and are ignored).
+    mutating func setRole(user: String, organization: String, role: String, to value: Bool) {
+        guard let roleBit = policy.roleIndex[role], let membership = membership(user, organization) else { return }
+        rows.set(row: membership, word: roleWord, bit: roleBit, to: value)
+        recomputeEffective(membership)
+    }
+
+    /// Grants or revokes a direct permission (unknown permissions are ignored).
+    mutating func setDirect(user: String, organization: String, permission: String, to value: Bool) {
+        guard let bit = policy.permissionTable.find(permission),
+              let membership = membership(user, organization) else { return }
+        rows.set(row: membership, word: directWord, bit: bit, to: value)
+        recomputeEffective(membership)
+    }
+
+    private func membership(_ user: String, _ organization: String) -> Int? {
+        guard let user = self.user(user), let organization = self.organization(organization) else { return nil }
+        return membership(user: user, organization: organization)
+    }
+
+    /// Effective = OR of the assigned roles' bitsets | the direct bits.
+    private mutating func recomputeEffective(_ membership: Int) {
+        let width = policy.permissionWords
+        var effective = words(membership, from: directWord, count: width)
+        forEachSetBit(words(membership, from: roleWord, count: policy.roleWords)) { role in
+            for word in 0..<width { effective[word] |= policy.roleGrants[role * width + word] }
+        }
+        for word in 0..<width { rows[membership, effectiveWord + word] = effective[word] }
+    }
+
+    // MARK: Ordering by user id
+
+    /// A predicate: is a membership's user id ordered before the user of `membership`?
+    private func isBefore(_ membership: Int) -> (UInt32) -> Bool {
+        let user = owner(of: membership).user
+        // Capture only the parts the predicate reads, so that the member list being
+        // changed is not shared with the closure (which would force a copy).
+        let owners = self.owners
+        let users = self.users
+        return { other in
+            let otherUser = Int(owners[Int(other)] >> 32)
+            return users.withKey(user) { users.compare(otherUser, $0) < 0 }
+        }
+    }
+
+    /// Builds every organization's member list at once, sorted by user id (full builds).
+    mutating func sortMembers() {
+        let rank = userRanks()
+        var lists = [[UInt32]](repeating: [], count: organizations.count)
+        for membership in 0..<owners.count where owners[membership] != IndexStorage.deadOwner {
+            let (_, organization) = owner(of: membership)
+            lists[organization].append(UInt32(membership))
+        }
+        for organization in 0..<lists.count {
+            lists[organization].sort { rank[Int(owners[Int($0)] >> 32)] < rank[Int(owners[Int($1)] >> 32)] }
+            members[organization] = MemberList(sorted: lists[organization])
+        }
+    }
+
+    /// Each user's position in id order.
+    private func userRanks() -> [UInt32] {
+        // Sort by the first 8 bytes (big-endian, so integer order is byte order), then by
+        // the whole id only on ties. Identifiers hold no zero bytes, so padding is safe.
+        var order: [(prefix: UInt64, user: UInt32)] = (0..<users.count).map { user in
+            let prefix = users.withKey(user) { bytes in
+                bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (56 - 8 * UInt64($1.offset)) }
+            }
+            return (prefix, UInt32(user))
+        }
+        order.sort { a, b in
+            if a.prefix != b.prefix { return a.prefix < b.prefix }
+            return users.withKey(Int(b.user)) { users.compare(Int(a.user), $0) < 0 }
+        }
+        var rank = [UInt32](repeating: 0, count: users.count)
+        for (position, entry) in order.enumerated() { rank[Int(entry.user)] = UInt32(position) }
+        return rank
+    }
+
+    /// Bytes held by the index's storage.
+    var allocatedBytes: Int {
+        var total = users.allocatedBytes + organizations.allocatedBytes
+        total += userKnown.allocatedBytes + userFirst.allocatedBytes + organizationKnown.allocatedBytes
+        total += owners.allocatedBytes + nextOfUser.allocatedBytes + rows.allocatedBytes + slots.allocatedBytes
+        for organization in 0..<members.count { total += members[organization].allocatedBytes }
+        return total
+    }
+}

@@ -1,1 +1,0 @@
-// PermdIndex: see Package.swift for what this module holds.

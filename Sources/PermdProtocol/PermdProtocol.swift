@@ -1,1 +1,0 @@
-// PermdProtocol: see Package.swift for what this module holds.

@@ -1,0 +1,44 @@
+/// The code of an `ERR` reply (SPEC §5); a struct so that new codes need no new enum case.
+public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// - Parameter rawValue: the code as written on the wire (`SYNTAX`).
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public var description: String { rawValue }
+
+    public static let syntax = ErrorCode(rawValue: "SYNTAX")
+    public static let unknownCommand = ErrorCode(rawValue: "UNKNOWN_COMMAND")
+    public static let arity = ErrorCode(rawValue: "ARITY")
+    public static let tooLong = ErrorCode(rawValue: "TOO_LONG")
+    public static let noAuth = ErrorCode(rawValue: "NOAUTH")
+    public static let notFound = ErrorCode(rawValue: "NOT_FOUND")
+    public static let conflict = ErrorCode(rawValue: "CONFLICT")
+    public static let forbidden = ErrorCode(rawValue: "FORBIDDEN")
+    public static let invalid = ErrorCode(rawValue: "INVALID")
+    public static let stale = ErrorCode(rawValue: "STALE")
+    public static let busy = ErrorCode(rawValue: "BUSY")
+    public static let `internal` = ErrorCode(rawValue: "INTERNAL")
+}
+
+/// An `ERR <CODE> <message>` reply.
+public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var code: ErrorCode
+    public var message: String
+
+    /// - Parameters:
+    ///   - code: the error code.
+    ///   - message: what went wrong, for a person (one line; control bytes are replaced when sent).
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The reply line without its newline: `ERR SYNTAX ...`.
+    public var description: String { "ERR \(code.rawValue) \(message)" }
+
+    /// The answer to a line over the limit.
+    public static func tooLong(limit: Int) -> ProtocolError {
+        ProtocolError(.tooLong, "line longer than \(limit) bytes; discarded")
+    }
+}

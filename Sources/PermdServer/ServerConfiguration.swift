@@ -1,0 +1,28 @@
+import NIOCore
+
+/// How a server listens and what it allows (SPEC §5, §7).
+public struct ServerConfiguration: Sendable {
+    /// The TCP host to listen on; nil for no TCP listener.
+    public var host: String? = "127.0.0.1"
+    /// The TCP port (0 picks a free one; read it back from `PermdServer.tcpAddress`).
+    public var port: Int = 7468
+    /// The Unix socket path, when one is wanted.
+    public var unixPath: String?
+    /// The longest request line, in bytes.
+    public var maxLineLength = 8192
+    /// Seconds without input after which a connection is closed.
+    public var idleTimeoutSeconds: Int64 = 300
+    /// Connections served at once; the next one gets `ERR BUSY`.
+    public var maxConnections = 10_000
+    /// The admin token writes need (after `AUTH`); nil: writes only over the Unix socket.
+    public var adminToken: String?
+    /// The token every command needs (after `AUTH`); nil: queries are open.
+    public var queryToken: String?
+    /// The event loop threads (one per core by default).
+    public var threads = System.coreCount
+    /// Outbound bytes queued for a connection before the server stops reading it.
+    public var outboundHighWatermark = 256 * 1024
+
+    /// A configuration with the defaults of SPEC §7.
+    public init() {}
+}

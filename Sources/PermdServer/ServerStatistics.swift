@@ -1,0 +1,14 @@
+import Synchronization
+
+/// Counters for `STATS`, shared by every connection (each connection adds its counts
+/// once per read burst, not once per request).
+final class ServerStatistics: Sendable {
+    let connections = Atomic<Int>(0)
+    let checks = Atomic<Int>(0)
+    let allows = Atomic<Int>(0)
+    let denies = Atomic<Int>(0)
+    let started = ContinuousClock.now
+
+    /// Seconds since the server started.
+    var uptimeSeconds: Int64 { (ContinuousClock.now - started).components.seconds }
+}

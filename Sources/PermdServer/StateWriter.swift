@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import PermdIndex
+import PermdProtocol
+
+/// The dedicated writer thread (never an event loop): it commits everything queued as
+/// one batch, publishes the new snapshot, and only then completes the requests; between
+/// batches it polls for changes made by other processes.
+final class StateWriter: @unchecked Sendable {
+    /// Writes from one connection, answered together.
+    struct Job: Sendable {
+        var requests: [Request]
+        var completion: @Sendable ([String]) -> Void
+    }
+
+    /// How often the database is checked for changes by other processes.
+    static let pollInterval: TimeInterval = 0.2
+
+    // Everything below is guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var refreshRequested = false
+    private var stopping = false
+    private var finished = false
+
+    // Owned by the writer thread once it runs.
+    private let engine: any StateEngine
+    private let publisher: SnapshotPublisher
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - engine: the state the writes go to; the writer thread is its only user.
+    ///   - publisher: where new snapshots go.
+    ///   - logger: where commit failures and refreshes are logged.
+    init(engine: any StateEngine, publisher: SnapshotPublisher, logger: Logger) {
+        self.engine = engine
+        self.publisher = publisher
+        self.logger = logger
+    }
+
+    /// Starts the thread.
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "permd-writer"
+        thread.start()
+    }
+
+    /// Queues writes; `completion` runs on the writer thread after the batch is published.
+    func submit(_ job: Job) {
+        condition.lock()
+        queue.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Asks for a check for outside changes now (a `SYNC` for a revision not seen yet).
+    func requestRefresh() {
+        condition.lock()
+        refreshRequested = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Finishes the queued writes, then stops the thread; returns when it has stopped.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run() {
+        var nextPoll = Date(timeIntervalSinceNow: Self.pollInterval)
+        while true {
+            condition.lock()
+            while queue.isEmpty && !refreshRequested && !stopping && Date() < nextPoll {
+                _ = condition.wait(until: nextPoll)
+            }
+            let jobs = queue
+            queue.removeAll(keepingCapacity: true)
+            let refresh = refreshRequested || Date() >= nextPoll
+            refreshRequested = false
+            let stop = stopping && jobs.isEmpty
+            condition.unlock()
+
+            if !jobs.isEmpty { commit(jobs) }
+            if refresh {
+                pollForOutsideChanges()
+                nextPoll = Date(timeIntervalSinceNow: Self.pollInterval)
+            }
+            if stop { break }
+        }
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func commit(_ jobs: [Job]) {
+        let requests = jobs.flatMap(\.requests)
+        let replies = engine.perform(requests)
+        publisher.publish(engine.snapshot)
+        var start = 0
+        for job in jobs {
+            let end = start + job.requests.count
+            job.completion(Array(replies[start..<end]))
+            start = end
+        }
+    }
+
+    private func pollForOutsideChanges() {
+        do {
+            if try engine.refresh() {
+                publisher.publish(engine.snapshot)
+                logger.debug("picked up outside changes", metadata: ["revision": "\(engine.snapshot.revision)"])
+            }
+        } catch {
+            logger.error("cannot read outside changes", metadata: ["error": "\(error)"])
+        }
+    }
+}

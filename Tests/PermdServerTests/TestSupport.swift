@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import PermdPolicy
+import PermdServer
+import PermdStore
+import NIOCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A policy directory, a database and a running server on 127.0.0.1 (port picked by the OS).
+final class TestServer: Sendable {
+    let directory: URL
+    let server: PermdServer
+    let port: Int
+    var databasePath: String { directory.appendingPathComponent("permd.db").path }
+    var policiesPath: String { directory.appendingPathComponent("policies").path }
+
+    static let policyJSON = """
+    {"permissions": [{"key": "read:invoices"}, {"key": "write:invoices"}, {"key": "delete:org"}],
+     "roles": [{"key": "viewer", "permissions": ["read:*"], "default_for_new_users": true},
+               {"key": "admin", "includes": ["viewer"], "permissions": ["write:invoices", "delete:org"]}],
+     "organizations": [{"code": "org_default"}, {"code": "org_acme"}],
+     "settings": {"default_organization": "org_default"}}
+    """
+
+    init(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("permd-server-\(UUID().uuidString)")
+        let policies = directory.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        try Self.policyJSON.write(to: policies.appendingPathComponent("policy.json"), atomically: true, encoding: .utf8)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 2
+        configuration.adminToken = "s3cret"
+        configure(&configuration)
+        var logger = Logger(label: "permd-test")
+        logger.logLevel = .critical
+        let policy = try #require(PolicyLoader.load(directory: policies.path).policy)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("permd.db").path, policy: policy, logger: logger)
+        let engine = try StoreEngine(store: store, policiesDirectory: policies.path, logger: logger)
+        server = PermdServer(configuration: configuration, engine: engine, logger: logger)
+        try await server.start()
+        port = server.tcpAddress?.port ?? 0
+    }
+
+    func client() throws -> LineClient { try LineClient(port: port) }
+
+    /// A client that has given the admin token.
+    func admin() throws -> LineClient {
+        let client = try LineClient(port: port)
+        _ = try client.request("AUTH s3cret")
+        return client
+    }
+
+    func stop() async {
+        await server.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+struct ClientError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A blocking line client over a plain socket (TCP on 127.0.0.1, or a Unix socket).
+final class LineClient {
+    let fd: Int32
+    private var pending: [UInt8] = []
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw ClientError(description: "connect failed: \(errno)") }
+        setTimeout(seconds: 5)
+    }
+
+    init(unixPath: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in unixPath.utf8.enumerated() { raw[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else { throw ClientError(description: "connect failed: \(errno)") }
+        setTimeout(seconds: 5)
+    }
+
+    deinit { close(fd) }
+
+    func setTimeout(seconds: Int) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw ClientError(description: "send failed: \(errno)") }
+            offset += sent
+        }
+    }
+
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// The next reply line (without `\n`); nil at end of stream.
+    func readLine() throws -> String? {
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return nil }
+            guard count > 0 else { throw ClientError(description: "recv failed or timed out: \(errno)") }
+            pending.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    func readLines(_ count: Int) throws -> [String] {
+        var lines: [String] = []
+        for _ in 0..<count {
+            guard let line = try readLine() else { throw ClientError(description: "closed after \(lines.count) lines") }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    func request(_ line: String) throws -> String {
+        try send(line + "\n")
+        guard let reply = try readLine() else { throw ClientError(description: "closed") }
+        return reply
+    }
+}
