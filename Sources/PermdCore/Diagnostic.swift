@@ -20,7 +20,8 @@ public enum Severity: String, Sendable, Hashable, Comparable {
 ///
 /// `pointer` is a JSON pointer for JSON inputs; inputs read by line (CSV, NDJSON) leave it
 /// empty and give the line. Line and column follow the file when known:
-/// `policies/a.json:3:7:/roles: error: ...`.
+/// `policies/a.json:3:7: error: ...`. A diagnostic about a whole file or directory has
+/// neither pointer nor line: `policies: error: policy directory not found`.
 public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     public var file: String
     public var pointer: String
@@ -54,7 +55,7 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
             place += ":\(line)"
             if let column { place += ":\(column)" }
         }
-        if !pointer.isEmpty || line == nil { place += ":\(pointer)" }
+        if !pointer.isEmpty { place += ":\(pointer)" }
         return "\(place): \(severity.rawValue): \(message)"
     }
 }

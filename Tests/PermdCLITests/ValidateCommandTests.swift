@@ -79,7 +79,7 @@ import Testing
         #expect(byEnvironment.lines.last == "0 errors, 1 warning", "\(byEnvironment)")
         let missing = try PermdProcess.run(["validate"], in: directory)
         #expect(missing.status == 1)
-        #expect(missing.lines == ["policies:: error: policy directory not found", "1 error, 0 warnings"])
+        #expect(missing.lines == ["policies: error: policy directory not found", "1 error, 0 warnings"])
     }
 
     @Test func shippedPoliciesValidateStrictly() throws {
