@@ -10,13 +10,12 @@ struct MemberCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a user to an organization; without --role the membership gets the default roles.")
-        @Argument(help: "The user id.") var user: String
-        @Argument(help: "The organization code.") var organization: String
+        @OptionGroup var membership: MembershipArguments
         @Option(name: .customLong("role"), help: "A role to hold there (repeatable).") var roles: [String] = []
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            try store.performAndReport(.addMember(user: user, organization: organization,
+            try store.performAndReport(.addMember(user: membership.user, organization: membership.organization,
                                                   roles: roles.isEmpty ? nil : roles))
         }
     }
@@ -24,10 +23,12 @@ struct MemberCommand: ParsableCommand {
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a user from an organization, with the grants held there (not their last one).")
-        @Argument(help: "The user id.") var user: String
-        @Argument(help: "The organization code.") var organization: String
+        @OptionGroup var membership: MembershipArguments
         @OptionGroup var store: StoreOptions
 
-        func run() throws { try store.performAndReport(.removeMember(user: user, organization: organization)) }
+        func run() throws {
+            try store.performAndReport(
+                .removeMember(user: membership.user, organization: membership.organization))
+        }
     }
 }

@@ -9,25 +9,25 @@ struct PermissionCommand: ParsableCommand {
 
     struct Grant: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Grant a member a permission directly.")
-        @Argument(help: "The user id.") var user: String
-        @Argument(help: "The organization code.") var organization: String
+        @OptionGroup var membership: MembershipArguments
         @Argument(help: "The permission key.") var permission: String
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            try store.performAndReport(.grantPermission(user: user, organization: organization, permission: permission))
+            try store.performAndReport(
+                .grantPermission(user: membership.user, organization: membership.organization, permission: permission))
         }
     }
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a directly granted permission.")
-        @Argument(help: "The user id.") var user: String
-        @Argument(help: "The organization code.") var organization: String
+        @OptionGroup var membership: MembershipArguments
         @Argument(help: "The permission key.") var permission: String
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            try store.performAndReport(.revokePermission(user: user, organization: organization, permission: permission))
+            try store.performAndReport(
+                .revokePermission(user: membership.user, organization: membership.organization, permission: permission))
         }
     }
 }

@@ -9,23 +9,25 @@ struct RoleCommand: ParsableCommand {
 
     struct Assign: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Give a member a role in an organization.")
-        @Argument(help: "The user id.") var user: String
-        @Argument(help: "The organization code.") var organization: String
-        @Argument(help: "The role key.") var role: String
-        @OptionGroup var store: StoreOptions
-
-        func run() throws { try store.performAndReport(.assignRole(user: user, organization: organization, role: role)) }
-    }
-
-    struct Unassign: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Take a role away from a user in an organization.")
-        @Argument(help: "The user id.") var user: String
-        @Argument(help: "The organization code.") var organization: String
+        @OptionGroup var membership: MembershipArguments
         @Argument(help: "The role key.") var role: String
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            try store.performAndReport(.unassignRole(user: user, organization: organization, role: role))
+            try store.performAndReport(
+                .assignRole(user: membership.user, organization: membership.organization, role: role))
+        }
+    }
+
+    struct Unassign: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a role away from a user in an organization.")
+        @OptionGroup var membership: MembershipArguments
+        @Argument(help: "The role key.") var role: String
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try store.performAndReport(
+                .unassignRole(user: membership.user, organization: membership.organization, role: role))
         }
     }
 }

@@ -56,3 +56,9 @@ struct StoreOptions: ParsableArguments {
         }
     }
 }
+
+/// `USER ORG`: the membership a member, role or permission command acts on.
+struct MembershipArguments: ParsableArguments {
+    @Argument(help: "The user id.") var user: String
+    @Argument(help: "The organization code.") var organization: String
+}
