@@ -6,5 +6,5 @@ struct Permd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permd",
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
-        subcommands: [ValidateCommand.self])
+        subcommands: [ValidateCommand.self, TestCommand.self, DiffCommand.self, CheckCommand.self, ExplainCommand.self])
 }
