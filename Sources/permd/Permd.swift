@@ -6,5 +6,7 @@ struct Permd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permd",
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
-        subcommands: [ValidateCommand.self, TestCommand.self, DiffCommand.self, CheckCommand.self, ExplainCommand.self])
+        subcommands: [ValidateCommand.self, TestCommand.self, DiffCommand.self, CheckCommand.self, ExplainCommand.self,
+                      UserCommand.self, OrgCommand.self, MemberCommand.self, RoleCommand.self,
+                      PermissionCommand.self])
 }
