@@ -76,7 +76,11 @@ let package = Package(
             dependencies: ["PermdStore", "PermdPolicy", "PermdCore", "CSQLite",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        .testTarget(name: "PermdIndexTests", dependencies: ["PermdIndex", "PermdPolicy", "PermdCore", "PermdJSON"], swiftSettings: strict),
+        .testTarget(
+            name: "PermdIndexTests",
+            dependencies: ["PermdIndex", "PermdPolicy", "PermdCore", "PermdJSON", "PermdStore",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(
             name: "PermdServerTests",
             dependencies: ["PermdServer", "PermdProtocol", "PermdIndex", "PermdStore", "PermdPolicy", "PermdCore",
