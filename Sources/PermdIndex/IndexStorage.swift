@@ -277,14 +277,22 @@ struct IndexStorage: Sendable {
         return membership(user: user, organization: organization)
     }
 
-    /// Effective = OR of the assigned roles' bitsets | the direct bits.
+    /// Effective = OR of the assigned roles' bitsets | the direct bits (no allocation:
+    /// it runs for every grant of a full build).
     private mutating func recomputeEffective(_ membership: Int) {
         let width = policy.permissionWords
-        var effective = words(membership, from: directWord, count: width)
-        forEachSetBit(words(membership, from: roleWord, count: policy.roleWords)) { role in
-            for word in 0..<width { effective[word] |= policy.roleGrants[role * width + word] }
+        for word in 0..<width {
+            var value = rows[membership, directWord + word]
+            for roleWordIndex in 0..<policy.roleWords {
+                var roles = rows[membership, roleWord + roleWordIndex]
+                while roles != 0 {
+                    let role = roleWordIndex * 64 + roles.trailingZeroBitCount
+                    value |= policy.roleGrants[role * width + word]
+                    roles &= roles - 1
+                }
+            }
+            rows[membership, effectiveWord + word] = value
         }
-        for word in 0..<width { rows[membership, effectiveWord + word] = effective[word] }
     }
 
     // MARK: Ordering by user id
