@@ -259,20 +259,30 @@ struct IndexStorage: Sendable {
 
     /// Assigns or unassigns a role (unknown roles grant nothing and are ignored).
     mutating func setRole(user: String, organization: String, role: String, to value: Bool) {
-        guard let roleBit = policy.roleIndex[role], let membership = membership(user, organization) else { return }
+        guard let membership = membership(user, organization) else { return }
+        setRole(membership: membership, role: role, to: value)
+    }
+
+    mutating func setRole(membership: Int, role: String, to value: Bool) {
+        guard let roleBit = policy.roleIndex[role] else { return }
         rows.set(row: membership, word: roleWord, bit: roleBit, to: value)
         recomputeEffective(membership)
     }
 
     /// Grants or revokes a direct permission (unknown permissions are ignored).
     mutating func setDirect(user: String, organization: String, permission: String, to value: Bool) {
-        guard let bit = policy.permissionTable.find(permission),
-              let membership = membership(user, organization) else { return }
+        guard let membership = membership(user, organization) else { return }
+        setDirect(membership: membership, permission: permission, to: value)
+    }
+
+    mutating func setDirect(membership: Int, permission: String, to value: Bool) {
+        guard let bit = policy.permissionTable.find(permission) else { return }
         rows.set(row: membership, word: directWord, bit: bit, to: value)
         recomputeEffective(membership)
     }
 
-    private func membership(_ user: String, _ organization: String) -> Int? {
+    /// The membership of a known user in a known organization.
+    func membership(_ user: String, _ organization: String) -> Int? {
         guard let user = self.user(user), let organization = self.organization(organization) else { return nil }
         return membership(user: user, organization: organization)
     }

@@ -139,6 +139,51 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(snapshot)
     }
 
+    // The share of the full build spent generating the rows' strings (no index at all).
+    Benchmark(
+        "Generate the dataset's rows only (baseline of the full build)",
+        configuration: .init(metrics: [.wallClock], timeUnits: .milliseconds, maxDuration: .seconds(60), maxIterations: 3)
+    ) { _ in
+        struct Counter: StateSink {
+            var rows = 0
+            mutating func organization(_ code: String) { rows += 1 }
+            mutating func user(_ id: String) { rows += 1 }
+            mutating func membership(user: String, organization: String) { rows += 1 }
+            mutating func roleAssignment(user: String, organization: String, role: String) { rows += 1 }
+            mutating func directGrant(user: String, organization: String, permission: String) { rows += 1 }
+        }
+        var counter = Counter()
+        blackHole(try IndexDataset.Reader().readState(into: &counter))
+        blackHole(counter.rows)
+    }
+
+    // The same CHECK over 64 requests, whose data stays in the CPU caches.
+    Benchmark(
+        "CHECK by bytes, cache-resident (64 requests)",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
+                             maxDuration: .seconds(10), maxIterations: 2_000)
+    ) { benchmark in
+        let snapshot = IndexDataset.snapshot
+        let queries = IndexDataset.queries
+        var next = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let query = queries[next]
+            next = (next + 1) & 63
+            let allowed = query.user.withUnsafeBytes { user in
+                query.organization.withUnsafeBytes { organization in
+                    query.permission.withUnsafeBytes { permission in
+                        snapshot.check(user: user, organization: organization, permission: permission)
+                    }
+                }
+            }
+            blackHole(allowed)
+        }
+    } setup: {
+        _ = IndexDataset.snapshot
+        _ = IndexDataset.queries
+    }
+
     // The index's own bytes per membership (chunk capacities included, ids included).
     Benchmark(
         "Index bytes per membership",
