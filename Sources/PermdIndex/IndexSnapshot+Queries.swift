@@ -13,9 +13,7 @@ extension IndexSnapshot {
     /// The membership of `user` in `organization`, for checking several permissions.
     @inline(__always)
     public func membershipSlot(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> MembershipSlot? {
-        guard let user = storage.user(user), let organization = storage.organization(organization),
-              let membership = storage.membership(user: user, organization: organization) else { return nil }
-        return MembershipSlot(rawValue: membership)
+        storage.membership(user: user, organization: organization).map(MembershipSlot.init(rawValue:))
     }
 
     /// The bit of a permission key, or nil when the policies do not define it.

@@ -92,8 +92,14 @@ public final class IndexSnapshot: Sendable {
         mutating func organization(_ code: String) { storage.addOrganization(code) }
         mutating func user(_ id: String) { storage.addUser(id) }
 
+        /// The last user a membership was added to: readers feed a user's memberships
+        /// together, so most memberships skip the user lookup.
+        private var lastUser: (id: String, slot: Int?) = ("", nil)
+
         mutating func membership(user: String, organization: String) {
-            storage.addMembership(user: user, organization: organization, sorted: false)
+            if user != lastUser.id { lastUser = (user, storage.user(user)) }
+            guard let userSlot = lastUser.slot, let organizationSlot = storage.organization(organization) else { return }
+            storage.addMembership(user: userSlot, organization: organizationSlot, sorted: false)
         }
 
         /// The last membership granted to: readers feed the grants of one membership

@@ -53,16 +53,12 @@ struct IndexStorage: Sendable {
 
     // MARK: Lookups
 
+    /// The membership of `user` in `organization`, by bytes: the CHECK hot path. It skips
+    /// the known flags: a removed user or organization has no membership left.
     @inline(__always)
-    func user(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let id = users.find(bytes), userKnown[id] else { return nil }
-        return id
-    }
-
-    @inline(__always)
-    func organization(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let id = organizations.find(bytes), organizationKnown[id] else { return nil }
-        return id
+    func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> Int? {
+        guard let user = users.find(user), let organization = organizations.find(organization) else { return nil }
+        return membership(user: user, organization: organization)
     }
 
     func user(_ id: String) -> Int? {
@@ -187,6 +183,12 @@ struct IndexStorage: Sendable {
     @discardableResult
     mutating func addMembership(user id: String, organization code: String, sorted: Bool = true) -> Int? {
         guard let user = user(id), let organization = organization(code) else { return nil }
+        return addMembership(user: user, organization: organization, sorted: sorted)
+    }
+
+    /// Adds the membership of user slot `user` in organization slot `organization`.
+    @discardableResult
+    mutating func addMembership(user: Int, organization: Int, sorted: Bool = true) -> Int {
         if let existing = membership(user: user, organization: organization) { return existing }
         if (liveMemberships + 1) * 4 > slots.count * 3 { growSlots() }
         let key = IndexStorage.owner(user, organization)
