@@ -104,32 +104,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // One CHECK per iteration step through the byte-slice hot path, cycling through 4,096
     // requests over the whole dataset. Expect 0 allocations.
-    Benchmark(
-        "CHECK by bytes (2M memberships)",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
-                             maxDuration: .seconds(10), maxIterations: 2_000)
-    ) { benchmark in
-        let snapshot = IndexDataset.snapshot
-        let queries = IndexDataset.queries
-        var next = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            let query = queries[next]
-            next = (next + 1) & 4095
-            let allowed = query.user.withUnsafeBytes { user in
-                query.organization.withUnsafeBytes { organization in
-                    query.permission.withUnsafeBytes { permission in
-                        snapshot.check(user: user, organization: organization, permission: permission)
-                    }
-                }
-            }
-            blackHole(allowed)
-        }
-    } setup: {
-        _ = IndexDataset.snapshot
-        _ = IndexDataset.queries
-    }
-
+    checkBenchmark("CHECK by bytes (2M memberships)", requests: 4096)
     Benchmark(
         "Full build (1M users, 2M memberships, 200 permissions, 50 roles)",
         configuration: .init(metrics: [.wallClock, .peakMemoryResident], timeUnits: .milliseconds,
@@ -158,31 +133,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // The same CHECK over 64 requests, whose data stays in the CPU caches.
-    Benchmark(
-        "CHECK by bytes, cache-resident (64 requests)",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
-                             maxDuration: .seconds(10), maxIterations: 2_000)
-    ) { benchmark in
-        let snapshot = IndexDataset.snapshot
-        let queries = IndexDataset.queries
-        var next = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            let query = queries[next]
-            next = (next + 1) & 63
-            let allowed = query.user.withUnsafeBytes { user in
-                query.organization.withUnsafeBytes { organization in
-                    query.permission.withUnsafeBytes { permission in
-                        snapshot.check(user: user, organization: organization, permission: permission)
-                    }
-                }
-            }
-            blackHole(allowed)
-        }
-    } setup: {
-        _ = IndexDataset.snapshot
-        _ = IndexDataset.queries
-    }
+    checkBenchmark("CHECK by bytes, cache-resident (64 requests)", requests: 64)
 
     // The index's own bytes per membership (chunk capacities included, ids included).
     Benchmark(
@@ -217,5 +168,35 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(snapshot)
     } setup: {
         _ = IndexDataset.snapshot
+    }
+}
+
+/// A CHECK through the byte-slice hot path per iteration step, cycling through the first
+/// `requests` (a power of two) of the dataset's requests.
+func checkBenchmark(_ name: String, requests: Int) {
+    Benchmark(
+        name,
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
+                             maxDuration: .seconds(10), maxIterations: 2_000)
+    ) { benchmark in
+        let snapshot = IndexDataset.snapshot
+        let queries = IndexDataset.queries
+        var next = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let query = queries[next]
+            next = (next + 1) & (requests - 1)
+            let allowed = query.user.withUnsafeBytes { user in
+                query.organization.withUnsafeBytes { organization in
+                    query.permission.withUnsafeBytes { permission in
+                        snapshot.check(user: user, organization: organization, permission: permission)
+                    }
+                }
+            }
+            blackHole(allowed)
+        }
+    } setup: {
+        _ = IndexDataset.snapshot
+        _ = IndexDataset.queries
     }
 }
