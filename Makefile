@@ -43,6 +43,7 @@ test: build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	.build/debug/permd validate $(POLICIES)
+	.build/debug/permd test $(POLICIES)
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package benchmark

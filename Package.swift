@@ -42,7 +42,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // The bitset index: compiled snapshots and the queries over them.
-        .target(name: "PermdIndex", dependencies: ["PermdCore", "PermdPolicy"], swiftSettings: strict),
+        .target(name: "PermdIndex", dependencies: ["PermdCore", "PermdPolicy", "PermdJSON"], swiftSettings: strict),
         // The line protocol: request parsing and reply encoding, free of I/O.
         .target(
             name: "PermdProtocol",
@@ -76,7 +76,11 @@ let package = Package(
             dependencies: ["PermdStore", "PermdPolicy", "PermdCore", "CSQLite",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        .testTarget(name: "PermdIndexTests", dependencies: ["PermdIndex", "PermdPolicy", "PermdCore"], swiftSettings: strict),
+        .testTarget(
+            name: "PermdIndexTests",
+            dependencies: ["PermdIndex", "PermdPolicy", "PermdCore", "PermdJSON", "PermdStore",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(
             name: "PermdServerTests",
             dependencies: ["PermdServer", "PermdProtocol", "PermdIndex", "PermdStore", "PermdPolicy", "PermdCore",

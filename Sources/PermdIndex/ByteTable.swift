@@ -150,9 +150,7 @@ struct ByteTable: Sendable {
 
     @inline(__always)
     private func keyEquals(_ id: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        withKey(id) { key in
-            key.count == bytes.count && memcmp(key.baseAddress!, bytes.baseAddress!, key.count) == 0
-        }
+        withKey(id) { key in key.count == bytes.count && sameBytes(key, bytes) }
     }
 
     /// Key `id` as a string.
@@ -169,6 +167,27 @@ struct ByteTable: Sendable {
     var allocatedBytes: Int {
         slots.allocatedBytes + keys.allocatedBytes + arena.reduce(0) { $0 + $1.capacity }
     }
+}
+
+/// Whether two byte strings of the same length are equal: 8 bytes at a time, inline
+/// (identifiers are short; a call to memcmp costs more than the comparison).
+@inline(__always)
+func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard let x = a.baseAddress, let y = b.baseAddress else { return a.count == b.count }
+    var offset = 0
+    let count = a.count
+    while offset &+ 8 <= count {
+        if x.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            != y.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+        offset &+= 8
+    }
+    while offset < count {
+        if x.load(fromByteOffset: offset, as: UInt8.self) != y.load(fromByteOffset: offset, as: UInt8.self) {
+            return false
+        }
+        offset &+= 1
+    }
+    return true
 }
 
 /// Orders two byte strings lexicographically: negative, zero or positive.

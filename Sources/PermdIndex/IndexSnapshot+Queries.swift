@@ -13,9 +13,7 @@ extension IndexSnapshot {
     /// The membership of `user` in `organization`, for checking several permissions.
     @inline(__always)
     public func membershipSlot(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> MembershipSlot? {
-        guard let user = storage.user(user), let organization = storage.organization(organization),
-              let membership = storage.membership(user: user, organization: organization) else { return nil }
-        return MembershipSlot(rawValue: membership)
+        storage.membership(user: user, organization: organization).map(MembershipSlot.init(rawValue:))
     }
 
     /// The bit of a permission key, or nil when the policies do not define it.
@@ -57,29 +55,26 @@ extension IndexSnapshot {
 
     /// The effective permissions of `user` in `organization`, sorted; empty for unknowns.
     public func permissions(user: String, organization: String) -> [String] {
-        guard let membership = membership(user, organization) else { return [] }
-        var keys: [String] = []
-        let words = storage.words(membership, from: storage.effectiveWord, count: storage.policy.permissionWords)
-        forEachSetBit(words) { keys.append(storage.policy.permissionKeys[$0]) }
-        return keys
+        keys(user, organization, from: storage.effectiveWord, named: storage.policy.permissionKeys)
     }
 
     /// The roles assigned to `user` in `organization` (not those reached through
     /// includes), sorted; empty for unknowns.
     public func roles(user: String, organization: String) -> [String] {
-        guard let membership = membership(user, organization) else { return [] }
-        var keys: [String] = []
-        let words = storage.words(membership, from: storage.roleWord, count: storage.policy.roleWords)
-        forEachSetBit(words) { keys.append(storage.policy.roleKeys[$0]) }
-        return keys
+        keys(user, organization, from: storage.roleWord, named: storage.policy.roleKeys)
     }
 
     /// The direct permissions of `user` in `organization`, sorted; empty for unknowns.
     public func directPermissions(user: String, organization: String) -> [String] {
+        keys(user, organization, from: storage.directWord, named: storage.policy.permissionKeys)
+    }
+
+    /// The keys of the bits set in one part of a membership's row (bits are in key order).
+    private func keys(_ user: String, _ organization: String, from word: Int, named names: [String]) -> [String] {
         guard let membership = membership(user, organization) else { return [] }
+        let width = word == storage.roleWord ? storage.policy.roleWords : storage.policy.permissionWords
         var keys: [String] = []
-        let words = storage.words(membership, from: storage.directWord, count: storage.policy.permissionWords)
-        forEachSetBit(words) { keys.append(storage.policy.permissionKeys[$0]) }
+        forEachSetBit(storage.words(membership, from: word, count: width)) { keys.append(names[$0]) }
         return keys
     }
 

@@ -92,16 +92,35 @@ public final class IndexSnapshot: Sendable {
         mutating func organization(_ code: String) { storage.addOrganization(code) }
         mutating func user(_ id: String) { storage.addUser(id) }
 
+        /// The last user a membership was added to: readers feed a user's memberships
+        /// together, so most memberships skip the user lookup.
+        private var lastUser: (id: String, slot: Int?) = ("", nil)
+
         mutating func membership(user: String, organization: String) {
-            storage.addMembership(user: user, organization: organization, sorted: false)
+            if user != lastUser.id { lastUser = (user, storage.user(user)) }
+            guard let userSlot = lastUser.slot, let organizationSlot = storage.organization(organization) else { return }
+            storage.addMembership(user: userSlot, organization: organizationSlot, sorted: false)
+        }
+
+        /// The last membership granted to: readers feed the grants of one membership
+        /// together, so most grants skip the three hash lookups.
+        private var last: (user: String, organization: String, membership: Int?) = ("", "", nil)
+
+        private mutating func membership(_ user: String, _ organization: String) -> Int? {
+            if user != last.user || organization != last.organization {
+                last = (user, organization, storage.membership(user, organization))
+            }
+            return last.membership
         }
 
         mutating func roleAssignment(user: String, organization: String, role: String) {
-            storage.setRole(user: user, organization: organization, role: role, to: true)
+            guard let membership = membership(user, organization) else { return }
+            storage.setRole(membership: membership, role: role, to: true)
         }
 
         mutating func directGrant(user: String, organization: String, permission: String) {
-            storage.setDirect(user: user, organization: organization, permission: permission, to: true)
+            guard let membership = membership(user, organization) else { return }
+            storage.setDirect(membership: membership, permission: permission, to: true)
         }
 
         consuming func finish(revision: UInt64, started: ContinuousClock.Instant) -> IndexSnapshot {

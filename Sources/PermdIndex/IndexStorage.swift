@@ -53,16 +53,12 @@ struct IndexStorage: Sendable {
 
     // MARK: Lookups
 
+    /// The membership of `user` in `organization`, by bytes: the CHECK hot path. It skips
+    /// the known flags: a removed user or organization has no membership left.
     @inline(__always)
-    func user(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let id = users.find(bytes), userKnown[id] else { return nil }
-        return id
-    }
-
-    @inline(__always)
-    func organization(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let id = organizations.find(bytes), organizationKnown[id] else { return nil }
-        return id
+    func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> Int? {
+        guard let user = users.find(user), let organization = organizations.find(organization) else { return nil }
+        return membership(user: user, organization: organization)
     }
 
     func user(_ id: String) -> Int? {
@@ -187,6 +183,12 @@ struct IndexStorage: Sendable {
     @discardableResult
     mutating func addMembership(user id: String, organization code: String, sorted: Bool = true) -> Int? {
         guard let user = user(id), let organization = organization(code) else { return nil }
+        return addMembership(user: user, organization: organization, sorted: sorted)
+    }
+
+    /// Adds the membership of user slot `user` in organization slot `organization`.
+    @discardableResult
+    mutating func addMembership(user: Int, organization: Int, sorted: Bool = true) -> Int {
         if let existing = membership(user: user, organization: organization) { return existing }
         if (liveMemberships + 1) * 4 > slots.count * 3 { growSlots() }
         let key = IndexStorage.owner(user, organization)
@@ -259,32 +261,50 @@ struct IndexStorage: Sendable {
 
     /// Assigns or unassigns a role (unknown roles grant nothing and are ignored).
     mutating func setRole(user: String, organization: String, role: String, to value: Bool) {
-        guard let roleBit = policy.roleIndex[role], let membership = membership(user, organization) else { return }
+        guard let membership = membership(user, organization) else { return }
+        setRole(membership: membership, role: role, to: value)
+    }
+
+    mutating func setRole(membership: Int, role: String, to value: Bool) {
+        guard let roleBit = policy.roleIndex[role] else { return }
         rows.set(row: membership, word: roleWord, bit: roleBit, to: value)
         recomputeEffective(membership)
     }
 
     /// Grants or revokes a direct permission (unknown permissions are ignored).
     mutating func setDirect(user: String, organization: String, permission: String, to value: Bool) {
-        guard let bit = policy.permissionTable.find(permission),
-              let membership = membership(user, organization) else { return }
+        guard let membership = membership(user, organization) else { return }
+        setDirect(membership: membership, permission: permission, to: value)
+    }
+
+    mutating func setDirect(membership: Int, permission: String, to value: Bool) {
+        guard let bit = policy.permissionTable.find(permission) else { return }
         rows.set(row: membership, word: directWord, bit: bit, to: value)
         recomputeEffective(membership)
     }
 
-    private func membership(_ user: String, _ organization: String) -> Int? {
+    /// The membership of a known user in a known organization.
+    func membership(_ user: String, _ organization: String) -> Int? {
         guard let user = self.user(user), let organization = self.organization(organization) else { return nil }
         return membership(user: user, organization: organization)
     }
 
-    /// Effective = OR of the assigned roles' bitsets | the direct bits.
+    /// Effective = OR of the assigned roles' bitsets | the direct bits (no allocation:
+    /// it runs for every grant of a full build).
     private mutating func recomputeEffective(_ membership: Int) {
         let width = policy.permissionWords
-        var effective = words(membership, from: directWord, count: width)
-        forEachSetBit(words(membership, from: roleWord, count: policy.roleWords)) { role in
-            for word in 0..<width { effective[word] |= policy.roleGrants[role * width + word] }
+        for word in 0..<width {
+            var value = rows[membership, directWord + word]
+            for roleWordIndex in 0..<policy.roleWords {
+                var roles = rows[membership, roleWord + roleWordIndex]
+                while roles != 0 {
+                    let role = roleWordIndex * 64 + roles.trailingZeroBitCount
+                    value |= policy.roleGrants[role * width + word]
+                    roles &= roles - 1
+                }
+            }
+            rows[membership, effectiveWord + word] = value
         }
-        for word in 0..<width { rows[membership, effectiveWord + word] = effective[word] }
     }
 
     // MARK: Ordering by user id

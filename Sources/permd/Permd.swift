@@ -6,8 +6,11 @@ struct Permd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permd",
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
-        subcommands: [ServeCommand.self, ValidateCommand.self, UserCommand.self, OrgCommand.self, MemberCommand.self,
-                      RoleCommand.self, PermissionCommand.self])
+        subcommands: [
+            ServeCommand.self, ValidateCommand.self, CheckCommand.self, ExplainCommand.self, TestCommand.self,
+            DiffCommand.self, UserCommand.self, OrgCommand.self, MemberCommand.self, RoleCommand.self,
+            PermissionCommand.self,
+        ])
 
     /// Runs the chosen subcommand. SPEC §7 fixes the exit status of a usage error at 2,
     /// where ArgumentParser would use 64 (EX_USAGE).

@@ -1,5 +1,202 @@
 import Benchmark
+import PermdCore
+import PermdIndex
+import PermdPolicy
 
-// Placeholder: the Index benchmarks are being written.
+/// The dataset of the index targets: 1,000,000 users, 2,000,000 memberships in 1,000
+/// organizations, 200 permissions, 50 roles (each user holds one or two roles per
+/// membership; one membership in ten has a direct grant).
+enum IndexDataset {
+    static let userCount = 1_000_000
+    static let organizationCount = 1_000
+    static let permissionCount = 200
+    static let roleCount = 50
+
+    static let permissionKeys = (0..<permissionCount).map { "resource\(pad($0 / 4, 2)):\(["read", "write", "delete", "share"][$0 % 4])" }
+
+    static let policy: PolicySet = {
+        var generator = SplitMix(state: 7)
+        let roles = (0..<roleCount).map { number in
+            let permissions = (0..<20).map { _ in permissionKeys[Int(generator.next() % UInt64(permissionCount))] }
+            let includes = number >= 10 && number % 5 == 0 ? ["role-\(pad(number - 10, 2))"] : []
+            return RoleDefinition(key: "role-\(pad(number, 2))", permissions: Array(Set(permissions)).sorted()
+                                  + (number == 0 ? ["resource00:*"] : []), includes: includes)
+        }
+        return PolicySet(permissions: permissionKeys.map { PermissionDefinition(key: $0) }, roles: roles,
+                         organizations: [OrganizationDefinition(code: "org-0000")],
+                         settings: PolicySettings(defaultOrganization: "org-0000"))
+    }()
+
+    static func user(_ number: Int) -> String { "user-" + pad(number, 7) }
+    static func organization(_ number: Int) -> String { "org-" + pad(number, 4) }
+
+    /// The two organizations of user `number` (distinct).
+    static func organizations(ofUser number: Int) -> (Int, Int) {
+        let first = number % organizationCount
+        return (first, (first + 1 + (number / organizationCount) % (organizationCount - 1)) % organizationCount)
+    }
+
+    static func pad(_ number: Int, _ width: Int) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    /// Generates the state row by row, as the SQLite store would feed it (ids sorted).
+    struct Reader: StateReader {
+        func readState(into sink: inout some StateSink) throws -> UInt64 {
+            for number in 0..<organizationCount { sink.organization(organization(number)) }
+            for number in 0..<userCount { sink.user(user(number)) }
+            for number in 0..<userCount {
+                let (first, second) = organizations(ofUser: number)
+                sink.membership(user: user(number), organization: organization(first))
+                sink.membership(user: user(number), organization: organization(second))
+            }
+            for number in 0..<userCount {
+                let id = user(number)
+                let (first, second) = organizations(ofUser: number)
+                for (index, code) in [organization(first), organization(second)].enumerated() {
+                    sink.roleAssignment(user: id, organization: code, role: "role-" + pad((number + index) % roleCount, 2))
+                    if number % 3 == 0 {
+                        sink.roleAssignment(user: id, organization: code, role: "role-" + pad((number / 3) % roleCount, 2))
+                    }
+                    if (number + index) % 10 == 0 {
+                        sink.directGrant(user: id, organization: code, permission: permissionKeys[number % permissionCount])
+                    }
+                }
+            }
+            return 1
+        }
+
+        func changes(after revision: UInt64) throws -> [ChangeRecord]? { nil }
+    }
+
+    static let snapshot: IndexSnapshot = try! IndexSnapshot.build(policy: policy, reader: Reader())
+
+    /// 4,096 CHECK requests as byte arrays: members, non-members and unknown users.
+    static let queries: [(user: [UInt8], organization: [UInt8], permission: [UInt8])] = {
+        var generator = SplitMix(state: 11)
+        return (0..<4096).map { index in
+            let number = Int(generator.next() % UInt64(userCount))
+            let (first, _) = organizations(ofUser: number)
+            let code = index % 8 == 7 ? organization((first + 500) % organizationCount) : organization(first)
+            let id = index % 16 == 15 ? "nobody-\(index)" : user(number)
+            let permission = permissionKeys[Int(generator.next() % UInt64(permissionCount))]
+            return (Array(id.utf8), Array(code.utf8), Array(permission.utf8))
+        }
+    }()
+}
+
+/// A small deterministic generator, so that the dataset is the same on every run.
+struct SplitMix {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration.timeUnits = .nanoseconds
+
+    // One CHECK per iteration step through the byte-slice hot path, cycling through 4,096
+    // requests over the whole dataset. Expect 0 allocations.
+    checkBenchmark("CHECK by bytes (2M memberships)", requests: 4096)
+    Benchmark(
+        "Full build (1M users, 2M memberships, 200 permissions, 50 roles)",
+        configuration: .init(metrics: [.wallClock, .peakMemoryResident], timeUnits: .milliseconds,
+                             maxDuration: .seconds(60), maxIterations: 3)
+    ) { _ in
+        let snapshot = try IndexSnapshot.build(policy: IndexDataset.policy, reader: IndexDataset.Reader())
+        blackHole(snapshot)
+    }
+
+    // The share of the full build spent generating the rows' strings (no index at all).
+    Benchmark(
+        "Generate the dataset's rows only (baseline of the full build)",
+        configuration: .init(metrics: [.wallClock], timeUnits: .milliseconds, maxDuration: .seconds(60), maxIterations: 3)
+    ) { _ in
+        struct Counter: StateSink {
+            var rows = 0
+            mutating func organization(_ code: String) { rows += 1 }
+            mutating func user(_ id: String) { rows += 1 }
+            mutating func membership(user: String, organization: String) { rows += 1 }
+            mutating func roleAssignment(user: String, organization: String, role: String) { rows += 1 }
+            mutating func directGrant(user: String, organization: String, permission: String) { rows += 1 }
+        }
+        var counter = Counter()
+        blackHole(try IndexDataset.Reader().readState(into: &counter))
+        blackHole(counter.rows)
+    }
+
+    // The same CHECK over 64 requests, whose data stays in the CPU caches.
+    checkBenchmark("CHECK by bytes, cache-resident (64 requests)", requests: 64)
+
+    // The index's own bytes per membership (chunk capacities included, ids included).
+    Benchmark(
+        "Index bytes per membership",
+        configuration: .init(metrics: [.custom("bytes/membership", useScalingFactor: false)], maxIterations: 1)
+    ) { benchmark in
+        let statistics = IndexDataset.snapshot.statistics
+        benchmark.measurement(.custom("bytes/membership", useScalingFactor: false),
+                              statistics.indexBytes / statistics.memberships)
+    } setup: {
+        _ = IndexDataset.snapshot
+    }
+
+    // A new snapshot with one change, derived from the 2M-membership snapshot: grants and
+    // revokes alternate, each on a different membership.
+    Benchmark(
+        "Apply one change (2M memberships)",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], timeUnits: .microseconds,
+                             maxDuration: .seconds(10), maxIterations: 2_000)
+    ) { benchmark in
+        var snapshot = IndexDataset.snapshot
+        var revision = snapshot.revision
+        for step in benchmark.scaledIterations {
+            revision += 1
+            let number = (step &* 7919) % IndexDataset.userCount
+            let code = IndexDataset.organization(IndexDataset.organizations(ofUser: number).0)
+            let change: StateChange = step % 2 == 0
+                ? .permissionGranted(user: IndexDataset.user(number), organization: code, permission: "resource49:share")
+                : .roleAssigned(user: IndexDataset.user(number), organization: code, role: "role-49")
+            snapshot = snapshot.applying([ChangeRecord(revision: revision, change: change)])!
+        }
+        blackHole(snapshot)
+    } setup: {
+        _ = IndexDataset.snapshot
+    }
+}
+
+/// A CHECK through the byte-slice hot path per iteration step, cycling through the first
+/// `requests` (a power of two) of the dataset's requests.
+func checkBenchmark(_ name: String, requests: Int) {
+    Benchmark(
+        name,
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
+                             maxDuration: .seconds(10), maxIterations: 2_000)
+    ) { benchmark in
+        let snapshot = IndexDataset.snapshot
+        let queries = IndexDataset.queries
+        var next = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let query = queries[next]
+            next = (next + 1) & (requests - 1)
+            let allowed = query.user.withUnsafeBytes { user in
+                query.organization.withUnsafeBytes { organization in
+                    query.permission.withUnsafeBytes { permission in
+                        snapshot.check(user: user, organization: organization, permission: permission)
+                    }
+                }
+            }
+            blackHole(allowed)
+        }
+    } setup: {
+        _ = IndexDataset.snapshot
+        _ = IndexDataset.queries
+    }
 }
