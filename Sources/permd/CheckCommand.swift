@@ -53,11 +53,3 @@ func buildSnapshot(policy: PolicySet, database: String) throws -> IndexSnapshot 
         throw ExitCode(1)
     }
 }
-
-/// The logger of commands that print answers on standard output: warnings and worse,
-/// on standard error, so that logs never mix with answers.
-func commandLogger() -> Logger {
-    var logger = Logger(label: "permd") { StreamLogHandler.standardError(label: $0) }
-    logger.logLevel = .warning
-    return logger
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PermdCore
 import PermdPolicy
 
@@ -35,4 +36,12 @@ struct DatabaseOptions: ParsableArguments {
 /// Writes one line to standard error.
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// The logger of commands that print answers on standard output: warnings and worse only
+/// (logs go to standard error, see `Permd.main`), so that logs never mix with answers.
+func commandLogger() -> Logger {
+    var logger = Logger(label: "permd")
+    logger.logLevel = .warning
+    return logger
 }

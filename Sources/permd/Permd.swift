@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 
 /// The `permd` command: an authorization server and the tools around it.
 @main
@@ -15,6 +16,8 @@ struct Permd: AsyncParsableCommand {
     /// Runs the chosen subcommand. SPEC §7 fixes the exit status of a usage error at 2,
     /// where ArgumentParser would use 64 (EX_USAGE).
     static func main() async {
+        // Logs go to standard error: standard output carries answers and exports.
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

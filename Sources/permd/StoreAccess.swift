@@ -12,10 +12,8 @@ struct StoreOptions: ParsableArguments {
     /// Loads the policies and opens the database; prints what went wrong and exits 1 on failure.
     func open() throws -> SQLiteStore {
         let policies = try policy.load()
-        var logger = Logger(label: "permd")
-        logger.logLevel = .warning
         do {
-            return try SQLiteStore(path: database.db, policy: policies, logger: logger)
+            return try SQLiteStore(path: database.db, policy: policies, logger: commandLogger())
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)

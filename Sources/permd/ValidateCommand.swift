@@ -1,7 +1,9 @@
 import ArgumentParser
+import Foundation
 import PermdCore
 import PermdJSON
 import PermdPolicy
+import PermdStore
 
 /// `permd validate [DIR]`: checks the policy files and prints every diagnostic.
 struct ValidateCommand: ParsableCommand {
@@ -10,6 +12,8 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Check the policy files and report every error and warning.",
         discussion: """
             Exits 0 when there is no error (warnings allowed unless --strict), 1 when there is one.
+            With --db, also reports the roles and permissions the database still grants but the
+            policies no longer define (warnings: they grant nothing).
             """)
 
     /// How the diagnostics are printed.
@@ -28,9 +32,15 @@ struct ValidateCommand: ParsableCommand {
     @Flag(name: .long, help: "Treat warnings as errors for the exit status.")
     var strict = false
 
+    @Option(name: .long, help: "Also check this database's grants against the policies (env PERMD_DB).")
+    var db: String?
+
     func run() throws {
         let result = PolicyLoader.load(directory: directory ?? policyOptions.policies)
-        let diagnostics = result.diagnostics
+        var diagnostics = result.diagnostics
+        if let db = db ?? ProcessInfo.processInfo.environment["PERMD_DB"], let policy = result.policy {
+            diagnostics += databaseDiagnostics(db, policy: policy)
+        }
         switch format {
         case .text:
             for diagnostic in diagnostics {
@@ -44,6 +54,22 @@ struct ValidateCommand: ParsableCommand {
         if failed {
             throw ExitCode(1)
         }
+    }
+}
+
+/// The grants in `path` that `policy` no longer defines, or the reason the database
+/// could not be read. The database is opened as the server would open it.
+private func databaseDiagnostics(_ path: String, policy: PolicySet) -> [Diagnostic] {
+    guard FileManager.default.fileExists(atPath: path) else {
+        return [Diagnostic(file: path, severity: .error, message: "database not found")]
+    }
+    do {
+        let store = try SQLiteStore(path: path, policy: policy, logger: commandLogger())
+        var finder = StaleGrantFinder(policy: policy, file: path)
+        _ = try store.readState(into: &finder)
+        return finder.diagnostics
+    } catch {
+        return [Diagnostic(file: path, severity: .error, message: "cannot read the database: \(error)")]
     }
 }
 

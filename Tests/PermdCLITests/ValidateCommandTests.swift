@@ -87,4 +87,41 @@ import Testing
         #expect(outcome.status == 0, "\(outcome)")
         #expect(outcome.lines == ["0 errors, 0 warnings"])
     }
+
+    @Test func usageErrorsExitTwo() throws {
+        let outcome = try PermdProcess.run(["validate", "--format", "xml"])
+        #expect(outcome.status == 2, "\(outcome)")
+        #expect(outcome.standardError.contains("'xml' is invalid"))
+    }
+
+    @Test func databaseGrantsOfRemovedRolesAndPermissionsAreWarnings() throws {
+        let directory = try PermdProcess.temporaryDirectory(Self.valid)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let db = directory + "/permd.db"
+        let policies = ["--policies", directory, "--db", db]
+        for write in [["user", "add", "--id", "alice", "--role", "editor"],
+                      ["permission", "grant", "alice", "org_default", "write:invoices"]] {
+            let outcome = try PermdProcess.run(write + policies)
+            #expect(outcome.status == 0, "\(outcome)")
+        }
+        // The next version of the policies drops the role and the permission.
+        let newer = try PermdProcess.temporaryDirectory(Self.valid.merging([
+            "permissions.json": #"{"permissions": [{"key": "read:invoices"}]}"#,
+            "roles.json": #"{"roles": [{"key": "viewer", "permissions": ["read:*"]}]}"#,
+        ]) { _, new in new })
+        defer { try? FileManager.default.removeItem(atPath: newer) }
+
+        let outcome = try PermdProcess.run(["validate", newer, "--db", db])
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.lines == [
+            #"\#(db): warning: role "editor" held by user "alice" in "org_default" is not defined; it grants nothing"#,
+            #"\#(db): warning: permission "write:invoices" granted to user "alice" in "org_default" is not defined; it grants nothing"#,
+            "0 errors, 2 warnings",
+        ])
+        let strict = try PermdProcess.run(["validate", newer, "--db", db, "--strict"])
+        #expect(strict.status == 1, "\(strict)")
+        let missing = try PermdProcess.run(["validate", newer, "--db", directory + "/none.db"])
+        #expect(missing.status == 1, "\(missing)")
+        #expect(missing.lines.first == "\(directory)/none.db: error: database not found")
+    }
 }
