@@ -1,0 +1,227 @@
+public import Foundation
+public import PermdCore
+
+/// When a user was created, last changed and last signed in.
+public struct UserActivity: Sendable, Hashable {
+    public var created: Date
+    public var updated: Date
+    public var lastSignedIn: Date?
+
+    /// - Parameters: see each property.
+    public init(created: Date, updated: Date, lastSignedIn: Date?) {
+        self.created = created
+        self.updated = updated
+        self.lastSignedIn = lastSignedIn
+    }
+}
+
+extension SQLiteStore {
+    /// Feeds the whole state to `sink` from one read transaction, in the order `StateSink`
+    /// documents; returns the revision of that state.
+    public func readState(into sink: inout some StateSink) throws -> UInt64 {
+        try readTransaction { () throws -> UInt64 in
+            let revision = try readRevision()
+            try rows("SELECT code FROM organizations ORDER BY code") { sink.organization($0.text(0)) }
+            try rows("SELECT id FROM users ORDER BY id") { sink.user($0.text(0)) }
+            try rows("SELECT user, org FROM memberships ORDER BY user, org") {
+                sink.membership(user: $0.text(0), organization: $0.text(1))
+            }
+            try rows("SELECT user, org, role FROM role_assignments ORDER BY user, org, role") {
+                sink.roleAssignment(user: $0.text(0), organization: $0.text(1), role: $0.text(2))
+            }
+            try rows("SELECT user, org, permission FROM direct_grants ORDER BY user, org, permission") {
+                sink.directGrant(user: $0.text(0), organization: $0.text(1), permission: $0.text(2))
+            }
+            return revision
+        }
+    }
+
+    /// The committed changes after `revision`, oldest first; nil when the log was trimmed
+    /// past it (or `revision` is ahead of the database): the caller rebuilds in full.
+    public func changes(after revision: UInt64) throws -> [ChangeRecord]? {
+        try readTransaction { () throws -> [ChangeRecord]? in
+            let floor = UInt64(try connection.integer("SELECT value FROM meta WHERE key = 'log_floor'") ?? 0)
+            let current = try readRevision()
+            guard revision >= floor, revision <= current else { return nil }
+            var records: [ChangeRecord] = []
+            var unreadable = false
+            try rows("SELECT revision, kind, user, org, key FROM changes WHERE revision > ? ORDER BY revision, rowid",
+                     [.integer(Int64(revision))]) { row in
+                if let change = ChangeLogRow.decode(kind: row.text(1), user: row.optionalText(2),
+                                                    org: row.optionalText(3), key: row.optionalText(4)) {
+                    records.append(ChangeRecord(revision: UInt64(row.integer(0)), change: change))
+                } else {
+                    unreadable = true
+                }
+            }
+            return unreadable ? nil : records
+        }
+    }
+
+    /// The user with `id`: profile, identities and memberships (sorted), or nil.
+    public func user(_ id: String) throws(StoreError) -> UserRecord? {
+        var found: UserRecord?
+        try readTransaction { () throws -> Void in
+            try forEachUser(where: "WHERE id = ?", [.text(id)]) { found = $0 }
+        }
+        return found
+    }
+
+    /// The users in organization `code` (every user when nil), sorted by id.
+    public func users(inOrganization code: String?) throws(StoreError) -> [UserRecord] {
+        var found: [UserRecord] = []
+        try readTransaction { () throws -> Void in
+            if let code {
+                try forEachUser(where: "WHERE id IN (SELECT user FROM memberships WHERE org = ?)", [.text(code)]) {
+                    found.append($0)
+                }
+            } else {
+                try forEachUser(where: "", []) { found.append($0) }
+            }
+        }
+        return found
+    }
+
+    /// The ids of the users in organization `code` (every user when nil), sorted.
+    public func userIDs(inOrganization code: String?) throws(StoreError) -> [String] {
+        var ids: [String] = []
+        try readTransaction { () throws -> Void in
+            if let code {
+                try rows("SELECT user FROM memberships WHERE org = ? ORDER BY user", [.text(code)]) { ids.append($0.text(0)) }
+            } else {
+                try rows("SELECT id FROM users ORDER BY id") { ids.append($0.text(0)) }
+            }
+        }
+        return ids
+    }
+
+    /// Every organization, sorted by code.
+    public func organizations() throws(StoreError) -> [OrganizationRecord] {
+        var found: [OrganizationRecord] = []
+        try readTransaction { () throws -> Void in
+            try rows("SELECT code, name, external_id FROM organizations ORDER BY code") {
+                found.append(OrganizationRecord(code: $0.text(0), name: $0.optionalText(1), externalID: $0.optionalText(2)))
+            }
+        }
+        return found
+    }
+
+    /// The organization with `code`, or nil.
+    public func organization(_ code: String) throws(StoreError) -> OrganizationRecord? {
+        let statement = try connection.statement("SELECT code, name, external_id FROM organizations WHERE code = ?")
+        try statement.bind([.text(code)])
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return OrganizationRecord(code: statement.text(0), name: statement.optionalText(1),
+                                  externalID: statement.optionalText(2))
+    }
+
+    /// The codes of the organizations `user` belongs to, sorted.
+    public func organizationCodes(ofUser user: String) throws(StoreError) -> [String] {
+        var codes: [String] = []
+        try rows("SELECT org FROM memberships WHERE user = ? ORDER BY org", [.text(user)]) { codes.append($0.text(0)) }
+        return codes
+    }
+
+    /// When `user` was created, last changed and last signed in; nil for an unknown user.
+    public func activity(ofUser user: String) throws(StoreError) -> UserActivity? {
+        let statement = try connection.statement(
+            "SELECT created_at, updated_at, last_signed_in_at FROM users WHERE id = ?")
+        try statement.bind([.text(user)])
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
+        return UserActivity(created: date(statement.integer(0)), updated: date(statement.integer(1)),
+                            lastSignedIn: statement.optionalInteger(2).map(date))
+    }
+
+    /// Every user, sorted by id, with profile, identities and memberships (sorted by
+    /// organization code, roles and permissions sorted), from one read transaction — for export.
+    /// Errors `body` throws reach the caller unchanged.
+    public func forEachUser(_ body: (UserRecord) throws -> Void) throws {
+        let nested = connection.inTransaction
+        if !nested { try connection.run("BEGIN") }
+        // A read transaction changes nothing: ending it cannot lose anything.
+        defer { if !nested { try? connection.run("COMMIT") } }
+        try forEachUser(where: "", [], body)
+    }
+
+    /// Walks the users matching `filter` (a WHERE clause on `users`) and their rows in the
+    /// other tables together, each sorted by user id, so that every table is read once.
+    private func forEachUser(where filter: String, _ bindings: [SQLiteValue],
+                             _ body: (UserRecord) throws -> Void) throws {
+        let restrict = filter.isEmpty ? "" : " WHERE user IN (SELECT id FROM users \(filter))"
+        let users = try connection.statement(
+            """
+            SELECT id, email, username, phone, first_name, last_name, picture, email_verified, phone_verified
+            FROM users \(filter) ORDER BY id
+            """)
+        let identities = try Cursor(connection.statement(
+            "SELECT user, provider, provider_user_id FROM identities\(restrict) ORDER BY user, provider, provider_user_id"),
+            bindings)
+        let memberships = try Cursor(connection.statement(
+            "SELECT user, org FROM memberships\(restrict) ORDER BY user, org"), bindings)
+        let roles = try Cursor(connection.statement(
+            "SELECT user, org, role FROM role_assignments\(restrict) ORDER BY user, org, role"), bindings)
+        let grants = try Cursor(connection.statement(
+            "SELECT user, org, permission FROM direct_grants\(restrict) ORDER BY user, org, permission"), bindings)
+        try users.bind(bindings)
+        defer { users.reset() }
+        while try users.step() {
+            let id = users.text(0)
+            var record = UserRecord(
+                id: id,
+                profile: UserProfile(email: users.optionalText(1), username: users.optionalText(2),
+                                     phone: users.optionalText(3), firstName: users.optionalText(4),
+                                     lastName: users.optionalText(5), picture: users.optionalText(6)),
+                emailVerified: users.optionalBool(7), phoneVerified: users.optionalBool(8))
+            try identities.whileAt(id) {
+                record.identities.append(Identity(provider: $0.text(1), providerUserID: $0.text(2)))
+            }
+            try memberships.whileAt(id) { row in
+                let org = row.text(1)
+                var membership = MembershipRecord(organization: org, roles: [], permissions: [])
+                try roles.whileAt(id, org) { membership.roles?.append($0.text(2)) }
+                try grants.whileAt(id, org) { membership.permissions.append($0.text(2)) }
+                record.memberships.append(membership)
+            }
+            try body(record)
+        }
+    }
+
+    /// Runs `sql` with `bindings` and hands each row to `body`.
+    func rows(_ sql: String, _ bindings: [SQLiteValue] = [], _ body: (SQLiteStatement) throws -> Void) throws(StoreError) {
+        let statement = try connection.statement(sql)
+        try statement.bind(bindings)
+        defer { statement.reset() }
+        do {
+            while try statement.step() { try body(statement) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.sqlite(code: 1), path: connection.path, message: "\(error)")
+        }
+    }
+}
+
+/// A statement's rows read one step ahead, to walk in step with another sorted table.
+private final class Cursor {
+    private let statement: SQLiteStatement
+    private var hasRow: Bool
+
+    init(_ statement: SQLiteStatement, _ bindings: [SQLiteValue]) throws {
+        self.statement = statement
+        try statement.bind(bindings)
+        hasRow = try statement.step()
+    }
+
+    deinit { statement.reset() }
+
+    /// Hands `body` every row whose leading columns equal `keys`, and moves past them.
+    func whileAt(_ keys: String..., body: (SQLiteStatement) throws -> Void) throws {
+        while hasRow, keys.indices.allSatisfy({ statement.text(Int32($0)) == keys[$0] }) {
+            try body(statement)
+            hasRow = try statement.step()
+        }
+    }
+}

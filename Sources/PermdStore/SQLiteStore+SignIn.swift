@@ -1,0 +1,52 @@
+import Foundation
+import PermdCore
+import PermdPolicy
+
+/// Carries out the sign-in that `SignInDecision` decides (SPEC §5 SIGNIN).
+extension SQLiteStore {
+    func signIn(_ request: SignInRequest) throws -> SignInResult {
+        for (text, what) in [(request.provider, "provider"), (request.providerUserID, "provider_user_id")]
+        where text.isEmpty {
+            throw WriteError(code: .invalid, message: "\(what) is empty")
+        }
+        if let organization = request.organization { try checkID(organization, "organization code") }
+
+        let identity = Identity(provider: request.provider, providerUserID: request.providerUserID)
+        var lookup = SignInLookup(userByIdentity: try userID(byIdentity: identity))
+        if lookup.userByIdentity == nil, let email = request.email {
+            lookup.userByEmail = try userID(byEmail: email)
+        }
+        if let found = lookup.userByIdentity ?? lookup.userByEmail {
+            lookup.memberships = try organizationCodes(ofUser: found)
+        }
+
+        let emailVerified = request.email == nil ? nil : request.emailVerified
+        switch SignInDecision.decide(request, settings: policy.settings, found: lookup) {
+        case .refuse(let refusal):
+            throw refusal
+        case .signUp(let organization):
+            let id = try generateUserID()
+            try insertUser(id: id, profile: request.profile, emailVerified: emailVerified, phoneVerified: nil)
+            _ = try insertIdentity(identity, user: id)
+            try insertMembership(user: id, organization: organization, roles: nil)
+            try markSignedIn(id)
+            return .signedUp(user: id, organization: organization)
+        case .signIn(let user, let linkIdentity, let syncProfile, let result):
+            var changed = false
+            if linkIdentity { changed = try insertIdentity(identity, user: user) || changed }
+            if syncProfile {
+                changed = try updateProfile(of: user, with: request.profile, emailVerified: emailVerified,
+                                            phoneVerified: nil) || changed
+            }
+            if changed { pendingChanges.append(.profileUpdated(user: user)) }
+            try markSignedIn(user)
+            return result
+        }
+    }
+
+    /// Records the sign-in time; bookkeeping that does not by itself make a new revision.
+    private func markSignedIn(_ user: String) throws {
+        try connection.run("UPDATE users SET last_signed_in_at = ? WHERE id = ?",
+                           .integer(Int64(Date().timeIntervalSince1970 * 1000)), .text(user))
+    }
+}

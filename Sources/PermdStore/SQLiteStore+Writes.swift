@@ -1,0 +1,381 @@
+import Foundation
+import PermdCore
+import PermdPolicy
+
+/// The rules of each write (SPEC §1, §5). Every function here runs inside the write
+/// transaction, throws `WriteError` to refuse, and records what it changed in `pendingChanges`.
+extension SQLiteStore {
+    func apply(_ write: Write) throws -> AppliedWrite {
+        switch write {
+        case .addUser(let user):
+            return .userAdded(try addUser(user))
+        case .removeUser(let id):
+            try removeUser(id)
+        case .addOrganization(let record):
+            try addOrganization(record)
+        case .removeOrganization(let code):
+            try removeOrganization(code)
+        case .addMember(let user, let organization, let roles):
+            try addMember(user: user, organization: organization, roles: roles)
+        case .removeMember(let user, let organization):
+            try removeMember(user: user, organization: organization)
+        case .assignRole(let user, let organization, let role):
+            try checkSyntax(user: user, organization: organization, role: role)
+            try requireMembership(user: user, organization: organization)
+            try requireRole(role)
+            try insertRole(user: user, organization: organization, role: role)
+        case .unassignRole(let user, let organization, let role):
+            try checkSyntax(user: user, organization: organization, role: role)
+            try requireUserAndOrganization(user: user, organization: organization)
+            try connection.run("DELETE FROM role_assignments WHERE user = ? AND org = ? AND role = ?",
+                               .text(user), .text(organization), .text(role))
+            if connection.changes > 0 {
+                pendingChanges.append(.roleUnassigned(user: user, organization: organization, role: role))
+            } else {
+                // A role the policies dropped can still be unassigned while it is stored.
+                try requireRole(role)
+            }
+        case .grantPermission(let user, let organization, let permission):
+            try checkSyntax(user: user, organization: organization, permission: permission)
+            try requireMembership(user: user, organization: organization)
+            try requirePermission(permission)
+            try insertGrant(user: user, organization: organization, permission: permission)
+        case .revokePermission(let user, let organization, let permission):
+            try checkSyntax(user: user, organization: organization, permission: permission)
+            try requireUserAndOrganization(user: user, organization: organization)
+            try connection.run("DELETE FROM direct_grants WHERE user = ? AND org = ? AND permission = ?",
+                               .text(user), .text(organization), .text(permission))
+            if connection.changes > 0 {
+                pendingChanges.append(.permissionRevoked(user: user, organization: organization, permission: permission))
+            } else {
+                try requirePermission(permission)
+            }
+        case .signIn(let request):
+            return .signedIn(try signIn(request))
+        }
+        return .done
+    }
+
+    // MARK: - Users
+
+    private func addUser(_ new: NewUser) throws -> String {
+        if let id = new.id { try checkID(id, "user id") }
+        let given = uniqued(new.organizations ?? [])
+        for code in given { try checkID(code, "organization code") }
+        for role in new.roles ?? [] { try checkKey(role, "role") }
+        let organizations = given.isEmpty ? [policy.settings.defaultOrganization] : given
+        for code in organizations { try requireOrganization(code) }
+        for role in new.roles ?? [] { try requireRole(role) }
+
+        if let id = new.id, let stored = try user(id) {
+            // Adding what exists is a no-op; adding something else under its id is a conflict.
+            let held = Dictionary(uniqueKeysWithValues: stored.memberships.map { ($0.organization, $0.roles ?? []) })
+            let sameProfile = stored.profile.merged(with: new.profile) == stored.profile
+            let sameMemberships = given.allSatisfy { code in
+                held[code].map { roles in (new.roles ?? []).allSatisfy(roles.contains) } ?? false
+            }
+            guard sameProfile, sameMemberships else {
+                throw WriteError(code: .conflict, message: "user \"\(id)\" already exists")
+            }
+            return id
+        }
+        let id = try new.id ?? generateUserID()
+        try insertUser(id: id, profile: new.profile, emailVerified: nil, phoneVerified: nil)
+        for code in organizations {
+            try insertMembership(user: id, organization: code, roles: new.roles)
+        }
+        return id
+    }
+
+    private func removeUser(_ id: String) throws {
+        try checkID(id, "user id")
+        try requireUser(id)
+        try connection.run("DELETE FROM users WHERE id = ?", .text(id))
+        pendingChanges.append(.userRemoved(user: id))
+    }
+
+    /// Inserts a user row; refuses an email that another user holds.
+    func insertUser(id: String, profile: UserProfile, emailVerified: Bool?, phoneVerified: Bool?) throws {
+        if let email = profile.email, let owner = try userID(byEmail: email) {
+            throw WriteError(code: .conflict, message: "email \"\(email)\" belongs to user \"\(owner)\"")
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try connection.run(
+            """
+            INSERT INTO users (id, email, email_lower, username, phone, first_name, last_name, picture,
+                               email_verified, phone_verified, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            .text(id), .optional(profile.email), .optional(profile.email?.lowercased()),
+            .optional(profile.username), .optional(profile.phone), .optional(profile.firstName),
+            .optional(profile.lastName), .optional(profile.picture), .optional(emailVerified),
+            .optional(phoneVerified), .integer(now), .integer(now))
+        pendingChanges.append(.userAdded(user: id))
+    }
+
+    /// Overwrites the profile fields given (non-nil) when they differ; true when anything changed.
+    func updateProfile(of id: String, with profile: UserProfile, emailVerified: Bool?, phoneVerified: Bool?) throws -> Bool {
+        let statement = try connection.statement(
+            "SELECT email, username, phone, first_name, last_name, picture, email_verified, phone_verified FROM users WHERE id = ?")
+        try statement.bind([.text(id)])
+        guard try statement.step() else { throw WriteError.unknownUser(id) }
+        let stored = UserProfile(
+            email: statement.optionalText(0), username: statement.optionalText(1), phone: statement.optionalText(2),
+            firstName: statement.optionalText(3), lastName: statement.optionalText(4), picture: statement.optionalText(5))
+        let storedEmailVerified = statement.optionalBool(6)
+        let storedPhoneVerified = statement.optionalBool(7)
+        statement.reset()
+
+        let merged = stored.merged(with: profile)
+        let mergedEmailVerified = emailVerified ?? storedEmailVerified
+        let mergedPhoneVerified = phoneVerified ?? storedPhoneVerified
+        guard merged != stored || mergedEmailVerified != storedEmailVerified
+            || mergedPhoneVerified != storedPhoneVerified else { return false }
+        if let email = merged.email, let owner = try userID(byEmail: email), owner != id {
+            throw WriteError(code: .conflict, message: "email \"\(email)\" belongs to user \"\(owner)\"")
+        }
+        try connection.run(
+            """
+            UPDATE users SET email = ?, email_lower = ?, username = ?, phone = ?, first_name = ?, last_name = ?,
+                             picture = ?, email_verified = ?, phone_verified = ?, updated_at = ?
+            WHERE id = ?
+            """,
+            .optional(merged.email), .optional(merged.email?.lowercased()), .optional(merged.username),
+            .optional(merged.phone), .optional(merged.firstName), .optional(merged.lastName),
+            .optional(merged.picture), .optional(mergedEmailVerified), .optional(mergedPhoneVerified),
+            .integer(Int64(Date().timeIntervalSince1970 * 1000)), .text(id))
+        return true
+    }
+
+    /// Links an identity to a user; refuses one another user holds. True when it was new.
+    func insertIdentity(_ identity: Identity, user: String) throws -> Bool {
+        if let owner = try userID(byIdentity: identity) {
+            guard owner == user else {
+                throw WriteError(code: .conflict, message:
+                    "identity \(identity.provider) \"\(identity.providerUserID)\" belongs to user \"\(owner)\"")
+            }
+            return false
+        }
+        try connection.run("INSERT INTO identities (provider, provider_user_id, user) VALUES (?, ?, ?)",
+                           .text(identity.provider), .text(identity.providerUserID), .text(user))
+        return true
+    }
+
+    /// A fresh user id: `kp_` and 32 hex digits, as Kinde's generated ids look.
+    func generateUserID() throws -> String {
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            let high = generator.next() as UInt64
+            let low = generator.next() as UInt64
+            let hex = String(high, radix: 16).leftPadded(to: 16) + String(low, radix: 16).leftPadded(to: 16)
+            let id = "kp_" + hex
+            if try !userExists(id) { return id }
+        }
+    }
+
+    // MARK: - Organizations
+
+    private func addOrganization(_ record: OrganizationRecord) throws {
+        try checkID(record.code, "organization code")
+        if let externalID = record.externalID,
+           let owner = try connection.statement("SELECT code FROM organizations WHERE external_id = ? AND code <> ?")
+               .firstText([.text(externalID), .text(record.code)]) {
+            throw WriteError(code: .conflict, message:
+                "external id \"\(externalID)\" belongs to organization \"\(owner)\"")
+        }
+        guard let stored = try organization(record.code) else {
+            try insertOrganization(record)
+            return
+        }
+        let updated = OrganizationRecord(code: record.code, name: record.name ?? stored.name,
+                                         externalID: record.externalID ?? stored.externalID)
+        guard updated != stored else { return }
+        if policy.declaredOrganization(record.code) != nil {
+            throw WriteError(code: .conflict, message:
+                "organization \"\(record.code)\" is declared in the policy files; change its name and external id there")
+        }
+        try connection.run("UPDATE organizations SET name = ?, external_id = ? WHERE code = ?",
+                           .optional(updated.name), .optional(updated.externalID), .text(record.code))
+        pendingChanges.append(.organizationUpdated(code: record.code))
+    }
+
+    func insertOrganization(_ record: OrganizationRecord) throws {
+        try connection.run("INSERT INTO organizations (code, name, external_id) VALUES (?, ?, ?)",
+                           .text(record.code), .optional(record.name), .optional(record.externalID))
+        pendingChanges.append(.organizationAdded(code: record.code))
+    }
+
+    private func removeOrganization(_ code: String) throws {
+        try checkID(code, "organization code")
+        try requireOrganization(code)
+        if code == policy.settings.defaultOrganization {
+            throw WriteError(code: .conflict, message: "organization \"\(code)\" is the default organization")
+        }
+        if policy.declaredOrganization(code) != nil {
+            throw WriteError(code: .conflict, message:
+                "organization \"\(code)\" is declared in the policy files; remove it there first")
+        }
+        let stranded = try connection.statement(
+            """
+            SELECT m.user FROM memberships m WHERE m.org = ?
+            AND NOT EXISTS (SELECT 1 FROM memberships o WHERE o.user = m.user AND o.org <> m.org) LIMIT 1
+            """).firstText([.text(code)])
+        if let stranded { throw WriteError.lastOrganization(stranded, code) }
+        try connection.run("DELETE FROM organizations WHERE code = ?", .text(code))
+        pendingChanges.append(.organizationRemoved(code: code))
+    }
+
+    // MARK: - Memberships and grants
+
+    private func addMember(user: String, organization: String, roles: [String]?) throws {
+        try checkSyntax(user: user, organization: organization)
+        for role in roles ?? [] { try checkKey(role, "role") }
+        try requireUserAndOrganization(user: user, organization: organization)
+        for role in roles ?? [] { try requireRole(role) }
+        if try isMember(user: user, organization: organization) {
+            for role in roles ?? [] { try insertRole(user: user, organization: organization, role: role) }
+        } else {
+            try insertMembership(user: user, organization: organization, roles: roles)
+        }
+    }
+
+    private func removeMember(user: String, organization: String) throws {
+        try checkSyntax(user: user, organization: organization)
+        try requireUserAndOrganization(user: user, organization: organization)
+        guard try isMember(user: user, organization: organization) else { return }
+        if try membershipCount(user) == 1 { throw WriteError.lastOrganization(user, organization) }
+        try connection.run("DELETE FROM memberships WHERE user = ? AND org = ?", .text(user), .text(organization))
+        pendingChanges.append(.membershipRemoved(user: user, organization: organization))
+    }
+
+    /// Adds a membership with `roles`, or the default roles when nil (SPEC §1).
+    func insertMembership(user: String, organization: String, roles: [String]?) throws {
+        try connection.run("INSERT INTO memberships (user, org) VALUES (?, ?)", .text(user), .text(organization))
+        pendingChanges.append(.membershipAdded(user: user, organization: organization))
+        for role in uniqued(roles ?? policy.defaultRoles) {
+            try insertRole(user: user, organization: organization, role: role)
+        }
+    }
+
+    func insertRole(user: String, organization: String, role: String) throws {
+        try connection.run("INSERT OR IGNORE INTO role_assignments (user, org, role) VALUES (?, ?, ?)",
+                           .text(user), .text(organization), .text(role))
+        if connection.changes > 0 {
+            pendingChanges.append(.roleAssigned(user: user, organization: organization, role: role))
+        }
+    }
+
+    func insertGrant(user: String, organization: String, permission: String) throws {
+        try connection.run("INSERT OR IGNORE INTO direct_grants (user, org, permission) VALUES (?, ?, ?)",
+                           .text(user), .text(organization), .text(permission))
+        if connection.changes > 0 {
+            pendingChanges.append(.permissionGranted(user: user, organization: organization, permission: permission))
+        }
+    }
+
+    // MARK: - Checks
+
+    func checkID(_ text: String, _ what: String) throws {
+        if let problem = Identifier.problemWithID(text) {
+            throw WriteError(code: .invalid, message: "invalid \(what) \"\(text)\": \(problem)")
+        }
+    }
+
+    func checkKey(_ text: String, _ what: String) throws {
+        if let problem = Identifier.problemWithKey(text) {
+            throw WriteError(code: .invalid, message: "invalid \(what) key \"\(text)\": \(problem)")
+        }
+    }
+
+    private func checkSyntax(user: String, organization: String, role: String? = nil, permission: String? = nil) throws {
+        try checkID(user, "user id")
+        try checkID(organization, "organization code")
+        if let role { try checkKey(role, "role") }
+        if let permission { try checkKey(permission, "permission") }
+    }
+
+    func requireUser(_ id: String) throws {
+        if try !userExists(id) { throw WriteError.unknownUser(id) }
+    }
+
+    func requireOrganization(_ code: String) throws {
+        if try connection.integer("SELECT 1 FROM organizations WHERE code = ?", .text(code)) == nil {
+            throw WriteError.unknownOrganization(code)
+        }
+    }
+
+    func requireRole(_ key: String) throws {
+        if policy.role(key) == nil { throw WriteError.unknownRole(key) }
+    }
+
+    func requirePermission(_ key: String) throws {
+        if policy.permission(key) == nil { throw WriteError.unknownPermission(key) }
+    }
+
+    private func requireUserAndOrganization(user: String, organization: String) throws {
+        try requireUser(user)
+        try requireOrganization(organization)
+    }
+
+    /// Grants need a membership: unknown user or organization is NOT_FOUND, a non-member CONFLICT.
+    private func requireMembership(user: String, organization: String) throws {
+        try requireUserAndOrganization(user: user, organization: organization)
+        if try !isMember(user: user, organization: organization) {
+            throw WriteError.notMember(user, organization)
+        }
+    }
+
+    // MARK: - Lookups inside a write
+
+    func userExists(_ id: String) throws(StoreError) -> Bool {
+        try connection.integer("SELECT 1 FROM users WHERE id = ?", .text(id)) != nil
+    }
+
+    func isMember(user: String, organization: String) throws(StoreError) -> Bool {
+        try connection.integer("SELECT 1 FROM memberships WHERE user = ? AND org = ?",
+                               .text(user), .text(organization)) != nil
+    }
+
+    func membershipCount(_ user: String) throws(StoreError) -> Int {
+        Int(try connection.integer("SELECT count(*) FROM memberships WHERE user = ?", .text(user)) ?? 0)
+    }
+
+    func userID(byEmail email: String) throws(StoreError) -> String? {
+        try connection.statement("SELECT id FROM users WHERE email_lower = ?").firstText([.text(email.lowercased())])
+    }
+
+    func userID(byIdentity identity: Identity) throws(StoreError) -> String? {
+        try connection.statement("SELECT user FROM identities WHERE provider = ? AND provider_user_id = ?")
+            .firstText([.text(identity.provider), .text(identity.providerUserID)])
+    }
+}
+
+extension SQLiteStatement {
+    /// Binds `values`, and returns the first column of the first row as text (nil when no row).
+    func firstText(_ values: [SQLiteValue]) throws(StoreError) -> String? {
+        try bind(values)
+        defer { reset() }
+        return try step() ? optionalText(0) : nil
+    }
+}
+
+extension UserProfile {
+    /// This profile with every field `other` gives (non-nil) overwriting this one's.
+    func merged(with other: UserProfile) -> UserProfile {
+        UserProfile(email: other.email ?? email, username: other.username ?? username,
+                    phone: other.phone ?? phone, firstName: other.firstName ?? firstName,
+                    lastName: other.lastName ?? lastName, picture: other.picture ?? picture)
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// The elements of `items` without repeats, in first-seen order.
+func uniqued(_ items: [String]) -> [String] {
+    var seen = Set<String>()
+    return items.filter { seen.insert($0).inserted }
+}

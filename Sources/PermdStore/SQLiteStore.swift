@@ -1,0 +1,236 @@
+import CSQLite
+import Foundation
+public import Logging
+public import PermdCore
+public import PermdPolicy
+
+/// The database state in one SQLite file, and the single write path that keeps the
+/// invariants of SPEC §1: every writer (CLI, import, server) goes through `perform`,
+/// `applyImport` or `reload`.
+///
+/// Not thread-safe: one owner thread at a time. Several stores (in one process or in
+/// several) may open the same file; writes wait for each other up to the busy timeout.
+public final class SQLiteStore: StateReader {
+    /// The policies that name the roles, permissions, defaults and declared organizations.
+    public private(set) var policy: PolicySet
+    let connection: SQLiteConnection
+    let logger: Logger
+    /// The changes of the write being applied; logged with its revision when it succeeds.
+    var pendingChanges: [StateChange] = []
+
+    /// Opens (creating, migrating) the database; creates or updates the organizations the
+    /// policies declare (logged as changes, bumping the revision only when something changed).
+    ///
+    /// A file that is not SQLite, or one written by a newer permd, is refused unchanged.
+    /// - Parameters:
+    ///   - path: the database file.
+    ///   - policy: the validated policies.
+    ///   - logger: where the store reports migrations and slow locks.
+    public init(path: String, policy: PolicySet, logger: Logger) throws(StoreError) {
+        self.policy = policy
+        self.logger = logger
+        connection = try SQLiteConnection(path: path)
+        // Read before any pragma that writes, so that a foreign or newer file stays untouched.
+        let found = Int(try connection.integer("PRAGMA user_version") ?? 0)
+        try refuseNewer(found)
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try connection.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
+        try migrate()
+        _ = try writeTransaction { () throws -> UInt64 in
+            try syncDeclaredOrganizations()
+            return try commitPendingChanges(at: try readRevision())
+        }
+    }
+
+    /// Switches to a reloaded policy set: syncs the declared organizations, logs
+    /// `.policyReloaded` and bumps the revision.
+    public func reload(policy: PolicySet) throws(StoreError) -> UInt64 {
+        let previous = self.policy
+        self.policy = policy
+        do {
+            return try writeTransaction { () throws -> UInt64 in
+                try syncDeclaredOrganizations()
+                pendingChanges.append(.policyReloaded)
+                return try commitPendingChanges(at: try readRevision())
+            }
+        } catch {
+            self.policy = previous
+            throw error
+        }
+    }
+
+    /// The revision of the last committed change.
+    public func currentRevision() throws(StoreError) -> UInt64 {
+        try readRevision()
+    }
+
+    /// SQLite's `PRAGMA data_version`: changes when another connection or process commits.
+    public func dataVersion() throws(StoreError) -> Int64 {
+        try connection.integer("PRAGMA data_version") ?? 0
+    }
+
+    /// Group commit: all writes in ONE transaction, each inside its own savepoint so that a
+    /// refused write leaves the others intact. Every write that changes something bumps the
+    /// revision by one and appends its changes to the change log; a write that changes
+    /// nothing answers the current revision.
+    ///
+    /// Results are in request order. Throws only when the transaction itself fails; then
+    /// nothing was written.
+    public func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteError>] {
+        if writes.isEmpty { return [] }
+        return try writeTransaction { () throws -> [Result<WriteOutcome, WriteError>] in
+            var revision = try readRevision()
+            let start = revision
+            var results: [Result<WriteOutcome, WriteError>] = []
+            results.reserveCapacity(writes.count)
+            for write in writes {
+                pendingChanges = []
+                try connection.run("SAVEPOINT write")
+                do {
+                    let applied = try apply(write)
+                    if !pendingChanges.isEmpty {
+                        revision += 1
+                        try appendToLog(pendingChanges, revision: revision)
+                    }
+                    try connection.run("RELEASE write")
+                    results.append(.success(applied.outcome(revision: revision)))
+                } catch let refusal as WriteError {
+                    try connection.run("ROLLBACK TO write")
+                    try connection.run("RELEASE write")
+                    results.append(.failure(refusal))
+                }
+            }
+            pendingChanges = []
+            if revision != start { try writeRevision(revision) }
+            return results
+        }
+    }
+
+    // MARK: - Transactions and the revision
+
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; rolls back when it throws.
+    /// With `rollingBack`, the transaction is rolled back at the end (a dry run).
+    func writeTransaction<T>(rollingBack: Bool = false, _ body: () throws -> T) throws(StoreError) -> T {
+        try transaction("BEGIN IMMEDIATE", end: rollingBack ? "ROLLBACK" : "COMMIT", body)
+    }
+
+    /// Runs `body` inside one read transaction (one consistent snapshot).
+    func readTransaction<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        try transaction("BEGIN", end: "COMMIT", body)
+    }
+
+    /// Inside a transaction already (a read during a write), `body` joins it.
+    private func transaction<T>(_ begin: String, end: String, _ body: () throws -> T) throws(StoreError) -> T {
+        let nested = connection.inTransaction
+        if !nested { try connection.run(begin) }
+        do {
+            let value = try body()
+            if !nested { try connection.run(end) }
+            return value
+        } catch where nested {
+            if let storeError = error as? StoreError { throw storeError }
+            throw StoreError(.sqlite(code: SQLITE_ERROR), path: connection.path, message: "\(error)")
+        } catch {
+            pendingChanges = []
+            try? connection.run("ROLLBACK")
+            if let storeError = error as? StoreError { throw storeError }
+            throw StoreError(.sqlite(code: SQLITE_ERROR), path: connection.path, message: "\(error)")
+        }
+    }
+
+    func readRevision() throws(StoreError) -> UInt64 {
+        UInt64(try connection.integer("SELECT value FROM meta WHERE key = 'revision'") ?? 0)
+    }
+
+    func writeRevision(_ revision: UInt64) throws(StoreError) {
+        try connection.run("UPDATE meta SET value = ? WHERE key = 'revision'", .integer(Int64(revision)))
+    }
+
+    /// Commits `pendingChanges` as one revision after `revision` (no bump when empty).
+    func commitPendingChanges(at revision: UInt64) throws(StoreError) -> UInt64 {
+        guard !pendingChanges.isEmpty else { return revision }
+        let next = revision + 1
+        try appendToLog(pendingChanges, revision: next)
+        try writeRevision(next)
+        pendingChanges = []
+        return next
+    }
+
+    func appendToLog(_ changes: [StateChange], revision: UInt64) throws(StoreError) {
+        for change in changes {
+            let row = ChangeLogRow.encode(change)
+            try connection.run(
+                "INSERT INTO changes (revision, kind, user, org, key) VALUES (?, ?, ?, ?, ?)",
+                .integer(Int64(revision)), .text(row.kind), .optional(row.user), .optional(row.org),
+                .optional(row.key))
+        }
+    }
+
+    /// Drops the log up to and including `revision`: readers behind it rebuild in full.
+    func trimLog(through revision: UInt64) throws(StoreError) {
+        try connection.run("DELETE FROM changes WHERE revision <= ?", .integer(Int64(revision)))
+        try connection.run("UPDATE meta SET value = ? WHERE key = 'log_floor'", .integer(Int64(revision)))
+    }
+
+    // MARK: - Schema
+
+    private func refuseNewer(_ version: Int) throws(StoreError) {
+        if version > Schema.version {
+            throw StoreError(
+                .newerSchema(found: version, supported: Schema.version), path: connection.path,
+                message: "the database has schema version \(version), newer than this permd supports "
+                    + "(\(Schema.version)); use a newer permd")
+        }
+    }
+
+    private func migrate() throws(StoreError) {
+        _ = try writeTransaction { () throws -> Void in
+            let version = Int(try connection.integer("PRAGMA user_version") ?? 0)
+            try refuseNewer(version)
+            guard version < Schema.version else { return }
+            for step in version..<Schema.version {
+                try connection.execute(Schema.migrations[step])
+            }
+            try connection.execute("PRAGMA user_version = \(Schema.version)")
+            logger.info("migrated the database", metadata: [
+                "path": "\(connection.path)", "from": "\(version)", "to": "\(Schema.version)"])
+        }
+    }
+
+    /// Creates the declared organizations (and the default one) or updates their name and
+    /// external id to follow the files; records the changes in `pendingChanges`.
+    private func syncDeclaredOrganizations() throws {
+        var declared = policy.organizations.map(\.record)
+        let defaultCode = policy.settings.defaultOrganization
+        if policy.declaredOrganization(defaultCode) == nil {
+            declared.append(OrganizationRecord(code: defaultCode))
+        }
+        for record in declared {
+            if let stored = try organization(record.code) {
+                if stored != record {
+                    try connection.run(
+                        "UPDATE organizations SET name = ?, external_id = ? WHERE code = ?",
+                        .optional(record.name), .optional(record.externalID), .text(record.code))
+                    pendingChanges.append(.organizationUpdated(code: record.code))
+                }
+            } else {
+                try insertOrganization(record)
+            }
+        }
+    }
+}
+
+/// What `apply` did, before the revision that contains it is known.
+enum AppliedWrite {
+    case done
+    case userAdded(String)
+    case signedIn(SignInResult)
+
+    func outcome(revision: UInt64) -> WriteOutcome {
+        switch self {
+        case .done: .committed(revision: revision)
+        case .userAdded(let id): .userAdded(id: id, revision: revision)
+        case .signedIn(let result): .signedIn(result, revision: revision)
+        }
+    }
+}

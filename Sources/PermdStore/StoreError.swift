@@ -1,0 +1,49 @@
+/// A failure of the database itself — it cannot be opened, read or written — as opposed to
+/// a write the rules refuse (`WriteError`). When a `StoreError` is thrown, nothing was written.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure this is, for callers that react differently to each.
+    public enum Kind: Sendable, Equatable {
+        /// The file exists but is not an SQLite database.
+        case notADatabase
+        /// The database was written by a newer permd (its schema version is higher than ours).
+        case newerSchema(found: Int, supported: Int)
+        /// Another process held the database locked for longer than the busy timeout.
+        case busy
+        /// An import was refused; nothing was written. Each refusal names the record's line.
+        case importRefused([ImportRefusal])
+        /// Any other SQLite failure (I/O, corruption, a full disk, ...).
+        case sqlite(code: Int32)
+    }
+
+    public var kind: Kind
+    /// The database file's path.
+    public var path: String
+    /// What went wrong, for a person.
+    public var message: String
+
+    /// - Parameters:
+    ///   - kind: the kind of failure.
+    ///   - path: the database file.
+    ///   - message: a description a person can act on.
+    public init(_ kind: Kind, path: String, message: String) {
+        self.kind = kind
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+}
+
+/// One import record the rules refused: its 1-based line in the source and why.
+public struct ImportRefusal: Sendable, Equatable {
+    public var line: Int
+    public var error: WriteError
+
+    /// - Parameters:
+    ///   - line: the record's line in its source (0 when not from a file).
+    ///   - error: why it was refused.
+    public init(line: Int, error: WriteError) {
+        self.line = line
+        self.error = error
+    }
+}
