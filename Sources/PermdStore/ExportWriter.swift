@@ -10,6 +10,11 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 /// An organization that export cannot name so that import finds it again.
 public struct ExportError: Error, Sendable, CustomStringConvertible {
     public var description: String
+
+    /// - Parameter description: what cannot be exported, and why.
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// Turns user records into export text, one user at a time (so export streams).

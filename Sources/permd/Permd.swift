@@ -6,5 +6,5 @@ struct Permd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permd",
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
-        subcommands: [])
+        subcommands: [ImportCommand.self, ExportCommand.self])
 }

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PermdCore
+import PermdPolicy
+import PermdStore
+
+/// `permd import FILE`: checks the whole file, then imports it in one transaction (SPEC §4).
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import users from a Kinde CSV, Kinde NDJSON or Auth0 export.",
+        discussion: """
+            The whole file is checked first; with any error, every error is printed \
+            (FILE:LINE: error: ...) and nothing is written. Importing the same file twice \
+            changes nothing the second time. In kinde-csv, role_key "\(KindeCSVFormat.noRoles)" \
+            gives a membership no roles (an empty role_key gives the default roles).
+            """)
+
+    @Argument(help: "The file to import.")
+    var file: String
+
+    @Option(help: "kinde-csv, kinde-ndjson or auth0 (default: guessed from the content).",
+            transform: formatArgument(ImportFormat.self))
+    var format: ImportFormat?
+
+    @Flag(help: "Check the file and report what would change; write nothing.")
+    var dryRun = false
+
+    @OptionGroup var policyOptions: PolicyOptions
+    @OptionGroup var databaseOptions: DatabaseOptions
+
+    func run() throws {
+        let policy = try policyOptions.load()
+        let bytes: [UInt8]
+        do {
+            bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped))
+        } catch {
+            printError("\(file): error: cannot read the file: \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        let format = self.format ?? ImportFormat.guess(bytes)
+        let progress = ImportProgressReport(file: file)
+        let rows = format.parse(bytes, file: file, progress: progress.reading)
+        progress.finishReading(records: rows.records.count)
+
+        let store = try openStore(databaseOptions.db, policy: policy)
+        let organizations: [OrganizationRecord]
+        do {
+            organizations = try store.organizations()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let plan = ImportPlanner(policy: policy, organizations: organizations, file: file).plan(rows)
+        for diagnostic in plan.diagnostics {
+            printError(diagnostic.description)
+        }
+        guard plan.isValid else {
+            printError("\(file): \(plan.diagnostics.summary); nothing was imported")
+            throw ExitCode(1)
+        }
+
+        progress.writing(users: plan.users.count)
+        let summary: ImportSummary
+        do {
+            summary = try store.applyImport(plan.users, dryRun: dryRun)
+        } catch {
+            if case .importRefused(let refusals) = error.kind {
+                for refusal in refusals {
+                    printError(Diagnostic(file: file, line: refusal.line, severity: .error,
+                                          message: refusal.error.message).description)
+                }
+                printError("\(file): \(refusals.count) error\(refusals.count == 1 ? "" : "s"); nothing was imported")
+            } else {
+                printError("error: \(error)")
+            }
+            throw ExitCode(1)
+        }
+        let what = "\(file) (\(format.rawValue)): \(plan.recordCount) records, \(plan.users.count) users"
+        print(dryRun ? "dry run of \(what); nothing was written" : "imported \(what)")
+        print(summary)
+    }
+}
+
+/// Parses a `--format` value into one of `Format`'s cases, naming them when it is not one.
+func formatArgument<Format: RawRepresentable & CaseIterable & SendableMetatype>(
+    _: Format.Type
+) -> @Sendable (String) throws -> Format where Format.RawValue == String {
+    { text in
+        guard let format = Format(rawValue: text) else {
+            let names = Format.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("unknown format \"\(text)\" (expected one of: \(names))")
+        }
+        return format
+    }
+}
+
+/// Opens the database; a failure is printed and exits 1. The store logs to standard error,
+/// so that standard output carries only the command's result (an export may be piped).
+func openStore(_ path: String, policy: PolicySet) throws -> SQLiteStore {
+    var logger = Logger(label: "permd") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = .notice
+    do {
+        return try SQLiteStore(path: path, policy: policy, logger: logger)
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Progress of a large import on standard error: a bar when stderr is a terminal,
+/// otherwise one line every 100,000 records (so logs stay short).
+final class ImportProgressReport {
+    private let file: String
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private var reported = false
+    static let lineInterval = 100_000
+
+    init(file: String) {
+        self.file = file
+    }
+
+    /// The parser's progress callback.
+    func reading(records: Int, bytesRead: Int, totalBytes: Int) {
+        reported = true
+        if isTerminal {
+            let fraction = totalBytes == 0 ? 1 : Double(bytesRead) / Double(totalBytes)
+            let width = 30
+            let filled = min(width, Int(fraction * Double(width)))
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data("\rreading \(file) [\(bar)] \(Int(fraction * 100))% \(records) records".utf8))
+        } else if records % Self.lineInterval == 0 {
+            printError("import: \(records) records read")
+        }
+    }
+
+    /// Ends the reading phase (clears the bar).
+    func finishReading(records: Int) {
+        guard reported else { return }
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        }
+        printError("import: \(records) records read from \(file); checking")
+    }
+
+    /// Announces the write phase of a large import.
+    func writing(users: Int) {
+        guard reported else { return }
+        printError("import: writing \(users) users in one transaction")
+    }
+}
