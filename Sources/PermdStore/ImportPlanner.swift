@@ -304,13 +304,18 @@ public struct ImportPlanner {
 
     /// Why `email` is not a plausible address (`local@domain.tld`), or nil.
     public static func problemWithEmail(_ email: String) -> String? {
-        let bytes = Array(email.utf8)
-        if bytes.contains(where: { $0 <= 0x20 || $0 == 0x7F }) { return "holds a space or a control character" }
-        let ats = bytes.indices.filter { bytes[$0] == UInt8(ascii: "@") }
-        guard ats.count == 1, let at = ats.first else { return "needs exactly one @" }
-        let local = bytes[..<at]
-        let domain = bytes[(at + 1)...]
-        if local.isEmpty { return "nothing before the @" }
+        var at: String.UTF8View.Index?
+        for index in email.utf8.indices {
+            let byte = email.utf8[index]
+            if byte <= 0x20 || byte == 0x7F { return "holds a space or a control character" }
+            if byte == UInt8(ascii: "@") {
+                if at != nil { return "needs exactly one @" }
+                at = index
+            }
+        }
+        guard let at else { return "needs exactly one @" }
+        if at == email.utf8.startIndex { return "nothing before the @" }
+        let domain = email.utf8[email.utf8.index(after: at)...]
         let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         if labels.count < 2 || labels.contains(where: \.isEmpty) {
             return "the domain after the @ must be like example.com"

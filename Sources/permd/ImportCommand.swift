@@ -32,18 +32,10 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let policy = try policyOptions.load()
-        let bytes: [UInt8]
-        do {
-            bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped))
-        } catch {
-            printError("\(file): error: cannot read the file: \(error.localizedDescription)")
+        guard FileManager.default.isReadableFile(atPath: file) else {
+            printError("\(file): error: cannot read the file: it does not exist or is not readable")
             throw ExitCode(1)
         }
-        let format = self.format ?? ImportFormat.guess(bytes)
-        let progress = ImportProgressReport(file: file)
-        let rows = format.parse(bytes, file: file, progress: progress.reading)
-        progress.finishReading(records: rows.records.count)
-
         let store = try openStore(databaseOptions.db, policy: policy)
         let organizations: [OrganizationRecord]
         do {
@@ -52,7 +44,10 @@ struct ImportCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        let plan = ImportPlanner(policy: policy, organizations: organizations, file: file).plan(rows)
+        let progress = ImportProgressReport(file: file)
+        // The file's bytes and the parsed rows live only inside this call: a big import
+        // holds just the merged users while it writes.
+        let (format, plan) = try readAndPlan(policy: policy, organizations: organizations, progress: progress)
         for diagnostic in plan.diagnostics {
             printError(diagnostic.description)
         }
@@ -77,9 +72,29 @@ struct ImportCommand: ParsableCommand {
             }
             throw ExitCode(1)
         }
+        progress.finishWriting()
         let what = "\(file) (\(format.rawValue)): \(plan.recordCount) records, \(plan.users.count) users"
         print(dryRun ? "dry run of \(what); nothing was written" : "imported \(what)")
         print(summary)
+    }
+}
+
+extension ImportCommand {
+    /// Reads the file, parses it (in the given or guessed format) and plans the import.
+    private func readAndPlan(
+        policy: PolicySet, organizations: [OrganizationRecord], progress: ImportProgressReport
+    ) throws -> (ImportFormat, ImportPlan) {
+        let bytes: [UInt8]
+        do {
+            bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped))
+        } catch {
+            printError("\(file): error: cannot read the file: \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        let format = self.format ?? ImportFormat.guess(bytes)
+        let rows = format.parse(bytes, file: file, progress: progress.reading)
+        progress.finishReading(records: rows.records.count)
+        return (format, ImportPlanner(policy: policy, organizations: organizations, file: file).plan(rows))
     }
 }
 
@@ -115,6 +130,7 @@ final class ImportProgressReport {
     private let file: String
     private let isTerminal = isatty(STDERR_FILENO) == 1
     private var reported = false
+    private var phaseStart = Date()
     static let lineInterval = 100_000
 
     init(file: String) {
@@ -141,12 +157,25 @@ final class ImportProgressReport {
         if isTerminal {
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         }
-        printError("import: \(records) records read from \(file); checking")
+        printError("import: \(records) records read from \(file) in \(elapsed()); checking")
     }
 
     /// Announces the write phase of a large import.
     func writing(users: Int) {
         guard reported else { return }
-        printError("import: writing \(users) users in one transaction")
+        printError("import: checked in \(elapsed()); writing \(users) users in one transaction")
+    }
+
+    /// Ends a large import's write phase.
+    func finishWriting() {
+        guard reported else { return }
+        printError("import: written in \(elapsed())")
+    }
+
+    /// The time since the last phase began, as "1.2 s"; starts the next phase.
+    private func elapsed() -> String {
+        let now = Date()
+        defer { phaseStart = now }
+        return String(format: "%.1f s", now.timeIntervalSince(phaseStart))
     }
 }
