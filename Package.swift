@@ -71,7 +71,11 @@ let package = Package(
 
         .testTarget(name: "PermdJSONTests", dependencies: ["PermdJSON"], swiftSettings: strict),
         .testTarget(name: "PermdPolicyTests", dependencies: ["PermdPolicy", "PermdCore", "PermdJSON"], swiftSettings: strict),
-        .testTarget(name: "PermdStoreTests", dependencies: ["PermdStore", "PermdPolicy", "PermdCore"], swiftSettings: strict),
+        .testTarget(
+            name: "PermdStoreTests",
+            dependencies: ["PermdStore", "PermdPolicy", "PermdCore", "CSQLite",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(name: "PermdIndexTests", dependencies: ["PermdIndex", "PermdPolicy", "PermdCore"], swiftSettings: strict),
         .testTarget(
             name: "PermdServerTests",

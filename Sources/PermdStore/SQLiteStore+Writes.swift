@@ -20,36 +20,13 @@ extension SQLiteStore {
         case .removeMember(let user, let organization):
             try removeMember(user: user, organization: organization)
         case .assignRole(let user, let organization, let role):
-            try checkSyntax(user: user, organization: organization, role: role)
-            try requireMembership(user: user, organization: organization)
-            try requireRole(role)
-            try insertRole(user: user, organization: organization, role: role)
+            try add(.role(role), user: user, organization: organization)
         case .unassignRole(let user, let organization, let role):
-            try checkSyntax(user: user, organization: organization, role: role)
-            try requireUserAndOrganization(user: user, organization: organization)
-            try connection.run("DELETE FROM role_assignments WHERE user = ? AND org = ? AND role = ?",
-                               .text(user), .text(organization), .text(role))
-            if connection.changes > 0 {
-                pendingChanges.append(.roleUnassigned(user: user, organization: organization, role: role))
-            } else {
-                // A role the policies dropped can still be unassigned while it is stored.
-                try requireRole(role)
-            }
+            try remove(.role(role), user: user, organization: organization)
         case .grantPermission(let user, let organization, let permission):
-            try checkSyntax(user: user, organization: organization, permission: permission)
-            try requireMembership(user: user, organization: organization)
-            try requirePermission(permission)
-            try insertGrant(user: user, organization: organization, permission: permission)
+            try add(.permission(permission), user: user, organization: organization)
         case .revokePermission(let user, let organization, let permission):
-            try checkSyntax(user: user, organization: organization, permission: permission)
-            try requireUserAndOrganization(user: user, organization: organization)
-            try connection.run("DELETE FROM direct_grants WHERE user = ? AND org = ? AND permission = ?",
-                               .text(user), .text(organization), .text(permission))
-            if connection.changes > 0 {
-                pendingChanges.append(.permissionRevoked(user: user, organization: organization, permission: permission))
-            } else {
-                try requirePermission(permission)
-            }
+            try remove(.permission(permission), user: user, organization: organization)
         case .signIn(let request):
             return .signedIn(try signIn(request))
         }
@@ -258,18 +235,47 @@ extension SQLiteStore {
     }
 
     func insertRole(user: String, organization: String, role: String) throws {
-        try connection.run("INSERT OR IGNORE INTO role_assignments (user, org, role) VALUES (?, ?, ?)",
-                           .text(user), .text(organization), .text(role))
-        if connection.changes > 0 {
-            pendingChanges.append(.roleAssigned(user: user, organization: organization, role: role))
-        }
+        try insert(.role(role), user: user, organization: organization)
     }
 
     func insertGrant(user: String, organization: String, permission: String) throws {
-        try connection.run("INSERT OR IGNORE INTO direct_grants (user, org, permission) VALUES (?, ?, ?)",
-                           .text(user), .text(organization), .text(permission))
+        try insert(.permission(permission), user: user, organization: organization)
+    }
+
+    /// Assigns a role or grants a permission: needs a membership and a key the policies define.
+    private func add(_ grant: MembershipGrant, user: String, organization: String) throws {
+        try checkSyntax(user: user, organization: organization, grant: grant)
+        try requireMembership(user: user, organization: organization)
+        try requireDefined(grant)
+        try insert(grant, user: user, organization: organization)
+    }
+
+    /// Unassigns a role or revokes a permission; removing what is not held is a no-op.
+    private func remove(_ grant: MembershipGrant, user: String, organization: String) throws {
+        try checkSyntax(user: user, organization: organization, grant: grant)
+        try requireUserAndOrganization(user: user, organization: organization)
+        try connection.run("DELETE FROM \(grant.table) WHERE user = ? AND org = ? AND \(grant.column) = ?",
+                           .text(user), .text(organization), .text(grant.key))
         if connection.changes > 0 {
-            pendingChanges.append(.permissionGranted(user: user, organization: organization, permission: permission))
+            pendingChanges.append(grant.removed(user: user, organization: organization))
+        } else {
+            // A key the policies dropped can still be removed while it is stored.
+            try requireDefined(grant)
+        }
+    }
+
+    private func insert(_ grant: MembershipGrant, user: String, organization: String) throws {
+        try connection.run("INSERT OR IGNORE INTO \(grant.table) (user, org, \(grant.column)) VALUES (?, ?, ?)",
+                           .text(user), .text(organization), .text(grant.key))
+        if connection.changes > 0 {
+            pendingChanges.append(grant.added(user: user, organization: organization))
+        }
+    }
+
+    private func requireDefined(_ grant: MembershipGrant) throws {
+        switch grant {
+        case .role(let key): try requireRole(key)
+        case .permission(let key): try requirePermission(key)
         }
     }
 
@@ -287,11 +293,14 @@ extension SQLiteStore {
         }
     }
 
-    private func checkSyntax(user: String, organization: String, role: String? = nil, permission: String? = nil) throws {
+    private func checkSyntax(user: String, organization: String, grant: MembershipGrant? = nil) throws {
         try checkID(user, "user id")
         try checkID(organization, "organization code")
-        if let role { try checkKey(role, "role") }
-        if let permission { try checkKey(permission, "permission") }
+        switch grant {
+        case .role(let key): try checkKey(key, "role")
+        case .permission(let key): try checkKey(key, "permission")
+        case nil: break
+        }
     }
 
     func requireUser(_ id: String) throws {
@@ -347,6 +356,46 @@ extension SQLiteStore {
     func userID(byIdentity identity: Identity) throws(StoreError) -> String? {
         try connection.statement("SELECT user FROM identities WHERE provider = ? AND provider_user_id = ?")
             .firstText([.text(identity.provider), .text(identity.providerUserID)])
+    }
+}
+
+/// What a membership holds: a role or a direct permission, each in its own table.
+enum MembershipGrant {
+    case role(String)
+    case permission(String)
+
+    var key: String {
+        switch self {
+        case .role(let key), .permission(let key): key
+        }
+    }
+
+    var table: String {
+        switch self {
+        case .role: "role_assignments"
+        case .permission: "direct_grants"
+        }
+    }
+
+    var column: String {
+        switch self {
+        case .role: "role"
+        case .permission: "permission"
+        }
+    }
+
+    func added(user: String, organization: String) -> StateChange {
+        switch self {
+        case .role(let key): .roleAssigned(user: user, organization: organization, role: key)
+        case .permission(let key): .permissionGranted(user: user, organization: organization, permission: key)
+        }
+    }
+
+    func removed(user: String, organization: String) -> StateChange {
+        switch self {
+        case .role(let key): .roleUnassigned(user: user, organization: organization, role: key)
+        case .permission(let key): .permissionRevoked(user: user, organization: organization, permission: key)
+        }
     }
 }
 

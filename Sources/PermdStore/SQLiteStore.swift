@@ -192,7 +192,8 @@ public final class SQLiteStore: StateReader {
                 try connection.execute(Schema.migrations[step])
             }
             try connection.execute("PRAGMA user_version = \(Schema.version)")
-            logger.info("migrated the database", metadata: [
+            // Creating a fresh database is routine; upgrading an existing one is worth a notice.
+            logger.log(level: version == 0 ? .debug : .notice, "migrated the database", metadata: [
                 "path": "\(connection.path)", "from": "\(version)", "to": "\(Schema.version)"])
         }
     }

@@ -22,15 +22,13 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Write to this file (replaced only when the export succeeds) instead of standard output.")
     var output: String?
 
-    @OptionGroup var policyOptions: PolicyOptions
-    @OptionGroup var databaseOptions: DatabaseOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     /// Text is written in chunks of about this size.
     static let chunkSize = 1 << 20
 
     func run() throws {
-        let policy = try policyOptions.load()
-        let store = try openStore(databaseOptions.db, policy: policy)
+        let store = try storeOptions.open()
         let temporary = output.map { $0 + ".partial" }
         do {
             let writer = try ExportWriter(format: format, organizations: try store.organizations())

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import PermdCore
 import PermdPolicy
 import PermdStore
@@ -27,16 +26,15 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: "Check the file and report what would change; write nothing.")
     var dryRun = false
 
-    @OptionGroup var policyOptions: PolicyOptions
-    @OptionGroup var databaseOptions: DatabaseOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-        let policy = try policyOptions.load()
         guard FileManager.default.isReadableFile(atPath: file) else {
             printError("\(file): error: cannot read the file: it does not exist or is not readable")
             throw ExitCode(1)
         }
-        let store = try openStore(databaseOptions.db, policy: policy)
+        let store = try storeOptions.open()
+        let policy = store.policy
         let organizations: [OrganizationRecord]
         do {
             organizations = try store.organizations()
@@ -108,19 +106,6 @@ func formatArgument<Format: RawRepresentable & CaseIterable & SendableMetatype>(
             throw ValidationError("unknown format \"\(text)\" (expected one of: \(names))")
         }
         return format
-    }
-}
-
-/// Opens the database; a failure is printed and exits 1. The store logs to standard error,
-/// so that standard output carries only the command's result (an export may be piped).
-func openStore(_ path: String, policy: PolicySet) throws -> SQLiteStore {
-    var logger = Logger(label: "permd") { StreamLogHandler.standardError(label: $0) }
-    logger.logLevel = .notice
-    do {
-        return try SQLiteStore(path: path, policy: policy, logger: logger)
-    } catch {
-        printError("error: \(error)")
-        throw ExitCode(1)
     }
 }
 

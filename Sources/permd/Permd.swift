@@ -6,5 +6,6 @@ struct Permd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permd",
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
-        subcommands: [ImportCommand.self, ExportCommand.self])
+        subcommands: [UserCommand.self, OrgCommand.self, MemberCommand.self, RoleCommand.self,
+                      PermissionCommand.self, ImportCommand.self, ExportCommand.self])
 }

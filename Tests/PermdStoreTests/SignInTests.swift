@@ -1,0 +1,156 @@
+import PermdCore
+import PermdPolicy
+@testable import PermdStore
+import Testing
+
+/// SPEC §5 SIGNIN as a decision table over the pure function.
+@Suite struct SignInDecisionTests {
+    struct Row: Sendable, CustomStringConvertible {
+        var name: String
+        var request: SignInRequest
+        var settings: PolicySettings
+        var found: SignInLookup
+        var expected: SignInAction
+        var description: String { name }
+    }
+
+    static let on = PolicySettings(defaultOrganization: "org_default")
+    static let closed = PolicySettings(defaultOrganization: "org_default", allowSelfSignup: false)
+    static let noSync = PolicySettings(defaultOrganization: "org_default", syncProfileOnSignIn: false)
+
+    static func request(email: String? = "ana@acme.io", verified: Bool = true, org: String? = nil) -> SignInRequest {
+        SignInRequest(provider: "google", providerUserID: "1093", email: email, emailVerified: verified, organization: org)
+    }
+
+    static let rows: [Row] = [
+        Row(name: "identity found, one membership", request: request(), settings: on,
+            found: SignInLookup(userByIdentity: "ana", memberships: ["org_acme"]),
+            expected: .signIn(user: "ana", linkIdentity: false, syncProfile: true,
+                              result: .signedIn(user: "ana", organization: "org_acme"))),
+        Row(name: "identity found, several memberships, no org", request: request(), settings: on,
+            found: SignInLookup(userByIdentity: "ana", memberships: ["org_a", "org_b"]),
+            expected: .signIn(user: "ana", linkIdentity: false, syncProfile: true,
+                              result: .select(user: "ana", organizations: ["org_a", "org_b"]))),
+        Row(name: "identity found, org given and a member", request: request(org: "org_b"), settings: on,
+            found: SignInLookup(userByIdentity: "ana", memberships: ["org_a", "org_b"]),
+            expected: .signIn(user: "ana", linkIdentity: false, syncProfile: true,
+                              result: .signedIn(user: "ana", organization: "org_b"))),
+        Row(name: "identity found, org given and not a member", request: request(org: "org_c"), settings: on,
+            found: SignInLookup(userByIdentity: "ana", memberships: ["org_a"]),
+            expected: .refuse(WriteError(code: .forbidden,
+                                         message: "user \"ana\" is not a member of organization \"org_c\""))),
+        Row(name: "identity found, profile sync off", request: request(), settings: noSync,
+            found: SignInLookup(userByIdentity: "ana", memberships: ["org_a"]),
+            expected: .signIn(user: "ana", linkIdentity: false, syncProfile: false,
+                              result: .signedIn(user: "ana", organization: "org_a"))),
+        Row(name: "identity found, unverified email is irrelevant", request: request(verified: false), settings: on,
+            found: SignInLookup(userByIdentity: "ana", memberships: ["org_a"]),
+            expected: .signIn(user: "ana", linkIdentity: false, syncProfile: true,
+                              result: .signedIn(user: "ana", organization: "org_a"))),
+        Row(name: "verified email found: link the identity", request: request(), settings: on,
+            found: SignInLookup(userByEmail: "ana", memberships: ["org_a"]),
+            expected: .signIn(user: "ana", linkIdentity: true, syncProfile: true,
+                              result: .signedIn(user: "ana", organization: "org_a"))),
+        Row(name: "unverified email of an existing user", request: request(verified: false), settings: on,
+            found: SignInLookup(userByEmail: "ana", memberships: ["org_a"]),
+            expected: .refuse(WriteError(code: .conflict, message:
+                "the email is not verified and belongs to an existing user; sign in with a verified email"))),
+        Row(name: "not found, sign-up on", request: request(), settings: on, found: SignInLookup(),
+            expected: .signUp(organization: "org_default")),
+        Row(name: "not found, sign-up on, another org asked: still the default", request: request(org: "org_acme"),
+            settings: on, found: SignInLookup(), expected: .signUp(organization: "org_default")),
+        Row(name: "not found, unverified email nobody holds", request: request(verified: false), settings: on,
+            found: SignInLookup(), expected: .signUp(organization: "org_default")),
+        Row(name: "not found, sign-up off", request: request(), settings: closed, found: SignInLookup(),
+            expected: .refuse(WriteError(code: .forbidden, message: "sign-up is by invitation only"))),
+        Row(name: "found while sign-up off", request: request(), settings: closed,
+            found: SignInLookup(userByIdentity: "ana", memberships: ["org_a"]),
+            expected: .signIn(user: "ana", linkIdentity: false, syncProfile: true,
+                              result: .signedIn(user: "ana", organization: "org_a"))),
+        Row(name: "found in no organization", request: request(), settings: on,
+            found: SignInLookup(userByIdentity: "ana"),
+            expected: .refuse(WriteError(code: .forbidden, message: "user \"ana\" belongs to no organization"))),
+    ]
+
+    @Test(arguments: rows) func decides(_ row: Row) {
+        #expect(SignInDecision.decide(row.request, settings: row.settings, found: row.found) == row.expected)
+    }
+
+    @Test func repliesFollowTheProtocol() {
+        #expect(SignInResult.signedIn(user: "u", organization: "o").reply == "OK u o")
+        #expect(SignInResult.signedUp(user: "u", organization: "o").reply == "OK u o NEW")
+        #expect(SignInResult.select(user: "u", organizations: ["a", "b"]).reply == "SELECT u a b")
+    }
+}
+
+/// The store carrying sign-ins out.
+@Suite struct SignInStoreTests {
+    func signIn(_ db: StoreFixture, _ request: SignInRequest) throws -> Result<SignInResult, WriteError> {
+        try db.write(.signIn(request)).map { outcome in
+            guard case .signedIn(let result, _) = outcome else { fatalError("not a sign-in outcome") }
+            return result
+        }
+    }
+
+    @Test func signUpThenSignInAgain() throws {
+        let db = try StoreFixture()
+        let request = SignInRequest(provider: "google", providerUserID: "1093", email: "ana@acme.io",
+                                    emailVerified: true, profile: UserProfile(firstName: "Ana"))
+        guard case .signedUp(let id, let org) = try signIn(db, request).get() else {
+            Issue.record("expected a sign-up")
+            return
+        }
+        #expect(org == "org_default")
+        let ana = try #require(try db.store.user(id))
+        #expect(ana.profile.firstName == "Ana" && ana.profile.email == "ana@acme.io" && ana.emailVerified == true)
+        #expect(ana.identities == [Identity(provider: "google", providerUserID: "1093")])
+        #expect(ana.memberships == [MembershipRecord(organization: "org_default", roles: ["viewer"], permissions: [])])
+        #expect(try db.store.activity(ofUser: id)?.lastSignedIn != nil)
+
+        let revision = try db.store.currentRevision()
+        #expect(try signIn(db, request).get() == .signedIn(user: id, organization: "org_default"))
+        #expect(try db.store.currentRevision() == revision, "an unchanged sign-in makes no revision")
+        try db.ok(.addMember(user: id, organization: "org_acme", roles: nil))
+        #expect(try signIn(db, request).get() == .select(user: id, organizations: ["org_acme", "org_default"]))
+    }
+
+    @Test func verifiedEmailLinksAndSyncsTheProfile() throws {
+        let db = try StoreFixture()
+        try db.addUser("ana", email: "Ana@Acme.io")
+        let request = SignInRequest(provider: "github", providerUserID: "7", email: "ana@acme.io", emailVerified: true,
+                                    profile: UserProfile(lastName: "Ruiz"), organization: "org_default")
+        let before = try db.store.currentRevision()
+        #expect(try signIn(db, request).get() == .signedIn(user: "ana", organization: "org_default"))
+        #expect(try db.store.currentRevision() == before + 1)
+        let ana = try #require(try db.store.user("ana"))
+        #expect(ana.identities == [Identity(provider: "github", providerUserID: "7")])
+        #expect(ana.profile.lastName == "Ruiz")
+        #expect(try db.store.changes(after: before)?.map(\.change) == [.profileUpdated(user: "ana")])
+    }
+
+    @Test func profileSyncOffKeepsTheProfile() throws {
+        let db = try StoreFixture(policy: testPolicy(syncProfile: false))
+        try db.addUser("ana", email: "ana@acme.io")
+        let request = SignInRequest(provider: "github", providerUserID: "7", email: "ana@acme.io", emailVerified: true,
+                                    profile: UserProfile(lastName: "Ruiz"))
+        #expect(try signIn(db, request).get() == .signedIn(user: "ana", organization: "org_default"))
+        #expect(try db.store.user("ana")?.profile.lastName == nil)
+    }
+
+    @Test func refusalsStoreNothing() throws {
+        let db = try StoreFixture(policy: testPolicy(allowSelfSignup: false))
+        try db.addUser("ana", email: "ana@acme.io")
+        let revision = try db.store.currentRevision()
+        let unverified = SignInRequest(provider: "github", providerUserID: "7", email: "ana@acme.io", emailVerified: false)
+        #expect(try db.refusal(.signIn(unverified)) == .conflict)
+        let stranger = SignInRequest(provider: "github", providerUserID: "8", email: "zed@acme.io", emailVerified: true)
+        let refused = try signIn(db, stranger)
+        #expect(refused == .failure(WriteError(code: .forbidden, message: "sign-up is by invitation only")))
+        let wrongOrg = SignInRequest(provider: "github", providerUserID: "9", email: "ana@acme.io",
+                                     emailVerified: true, organization: "org_acme")
+        #expect(try db.refusal(.signIn(wrongOrg)) == .forbidden)
+        #expect(try db.store.user("ana")?.identities == [])
+        #expect(try db.store.userIDs(inOrganization: nil) == ["ana"])
+        #expect(try db.store.currentRevision() == revision)
+    }
+}
