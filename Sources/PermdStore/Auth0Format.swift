@@ -13,10 +13,11 @@ public enum Auth0Format {
     /// both are absent, `name` (unless it is just the email, as Auth0 writes for database
     /// users) becomes the first name. `username`, else `nickname`, becomes the username.
     public static func parse(_ bytes: [UInt8], file: String, progress: ImportProgress? = nil) -> ImportedRows {
-        var rows = ImportedRows()
         var ignored = IgnoredInput()
-        let syntax = ImportJSONReader.forEachObject(in: bytes, file: file, progress: progress) { line, members in
-            var object = ImportJSONObject(members, line: line, file: file)
+        return ImportJSONReader.records(in: bytes, file: file, progress: progress, notices: {
+            [ignored.notice(file: file, what: "fields")]
+        }) { object in
+            let line = object.line, members = object.members
             var record = UserRecord(id: object.string("user_id"), line: line)
             record.profile.email = object.string("email")
             record.emailVerified = object.bool("email_verified")
@@ -47,15 +48,7 @@ public enum Auth0Format {
                 record.identities.append(Identity(provider: provider, providerUserID: userID))
             }
             record.memberships = [MembershipRecord(organization: "", roles: nil)]
-            if object.diagnostics.isEmpty {
-                rows.records.append(record)
-            } else {
-                rows.diagnostics += object.diagnostics
-            }
-            return true
+            return record
         }
-        rows.diagnostics += syntax
-        ImportJSONReader.finish(&rows, file: file, bytes: bytes, notices: [ignored.notice(file: file, what: "fields")])
-        return rows
     }
 }

@@ -168,8 +168,31 @@ enum ImportJSONReader {
 }
 
 extension ImportJSONReader {
+    /// Reads every object of the file as one user record (made by `read`); a record whose
+    /// object has errors is dropped and its errors kept. `notices` gives, at the end, the
+    /// notices about ignored input.
+    static func records(
+        in bytes: [UInt8], file: String, progress: ImportProgress?, notices: () -> [Diagnostic?],
+        _ read: (inout ImportJSONObject) -> UserRecord
+    ) -> ImportedRows {
+        var rows = ImportedRows()
+        let syntax = forEachObject(in: bytes, file: file, progress: progress) { line, members in
+            var object = ImportJSONObject(members, line: line, file: file)
+            let record = read(&object)
+            if object.diagnostics.isEmpty {
+                rows.records.append(record)
+            } else {
+                rows.diagnostics += object.diagnostics
+            }
+            return true
+        }
+        rows.diagnostics += syntax
+        finish(&rows, file: file, bytes: bytes, notices: notices())
+        return rows
+    }
+
     /// Adds the notices, reports an input without a single user, and sorts by line.
-    static func finish(_ rows: inout ImportedRows, file: String, bytes: [UInt8], notices: [Diagnostic?]) {
+    private static func finish(_ rows: inout ImportedRows, file: String, bytes: [UInt8], notices: [Diagnostic?]) {
         rows.diagnostics += notices.compactMap { $0 }
         if rows.records.isEmpty && !rows.diagnostics.hasErrors {
             let empty = bytes.allSatisfy { ImportJSONReader.isWhitespace($0) || CSVReader.byteOrderMark.contains($0) }

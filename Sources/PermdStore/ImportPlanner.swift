@@ -43,6 +43,10 @@ public struct ImportPlanner {
     /// Checks and merges the records of `rows`; the plan holds every problem found.
     public func plan(_ rows: ImportedRows) -> ImportPlan {
         var state = PlanState()
+        // Most files hold one or a few rows per user: room for one user per record avoids rehashing.
+        state.users.reserveCapacity(rows.records.count)
+        state.byID.reserveCapacity(rows.records.count)
+        state.byEmail.reserveCapacity(rows.records.count)
         for record in rows.records {
             check(record, into: &state)
         }
@@ -187,7 +191,8 @@ public struct ImportPlanner {
     /// them already belongs to another user of the file.
     private func register(_ index: Int, record: UserRecord, _ state: inout PlanState) -> Bool {
         var problems: [String] = []
-        if let email = record.profile.email?.lowercased(), let other = state.byEmail[email], other != index {
+        let email = record.profile.email?.lowercased()
+        if let email, let other = state.byEmail[email], other != index {
             problems.append("email \(quoted(record.profile.email ?? email)) is already given to "
                 + "\(describe(other, state)) (line \(state.users[other].line))")
         }
@@ -202,7 +207,7 @@ public struct ImportPlanner {
             return false
         }
         if let id = record.id { state.byID[id] = index }
-        if let email = record.profile.email?.lowercased() { state.byEmail[email] = index }
+        if let email { state.byEmail[email] = index }
         for identity in record.identities { state.byIdentity[identity] = index }
         return true
     }

@@ -15,12 +15,15 @@ public enum KindeNDJSONFormat {
     /// (or with an empty list) goes to the default organization; an organization without
     /// `roles` gets the default roles when the membership is new, `"roles": []` none.
     public static func parse(_ bytes: [UInt8], file: String, progress: ImportProgress? = nil) -> ImportedRows {
-        var rows = ImportedRows()
         var ignoredFields = IgnoredInput()
         var ignoredTypes = IgnoredInput()
         var repeated = IgnoredInput()
-        let syntax = ImportJSONReader.forEachObject(in: bytes, file: file, progress: progress) { line, members in
-            var object = ImportJSONObject(members, line: line, file: file)
+        return ImportJSONReader.records(in: bytes, file: file, progress: progress, notices: {
+            [ignoredFields.notice(file: file, what: "fields"),
+             ignoredTypes.notice(file: file, what: "identity types"),
+             repeated.notice(file: file, what: "identities beyond the first of their type")]
+        }) { object in
+            let line = object.line, members = object.members
             var record = UserRecord(id: object.string("id"), line: line)
             record.profile.firstName = object.string("first_name")
             record.profile.lastName = object.string("last_name")
@@ -82,19 +85,7 @@ public enum KindeNDJSONFormat {
             if record.memberships.isEmpty {
                 record.memberships = [MembershipRecord(organization: "", roles: nil)]
             }
-            if object.diagnostics.isEmpty {
-                rows.records.append(record)
-            } else {
-                rows.diagnostics += object.diagnostics
-            }
-            return true
+            return record
         }
-        rows.diagnostics += syntax
-        ImportJSONReader.finish(&rows, file: file, bytes: bytes, notices: [
-            ignoredFields.notice(file: file, what: "fields"),
-            ignoredTypes.notice(file: file, what: "identity types"),
-            repeated.notice(file: file, what: "identities beyond the first of their type"),
-        ])
-        return rows
     }
 }
