@@ -41,13 +41,17 @@ public struct ImportPlanner {
     }
 
     /// Checks and merges the records of `rows`; the plan holds every problem found.
-    public func plan(_ rows: ImportedRows) -> ImportPlan {
+    public func plan(_ rows: consuming ImportedRows) -> ImportPlan {
         var state = PlanState()
         // Most files hold one or a few rows per user: room for one user per record avoids rehashing.
         state.users.reserveCapacity(rows.records.count)
         state.byID.reserveCapacity(rows.records.count)
         state.byEmail.reserveCapacity(rows.records.count)
-        for record in rows.records {
+        let recordCount = rows.records.count
+        for index in rows.records.indices {
+            // Moved out, so that resolving and merging change the record's arrays in place.
+            var record = UserRecord(id: nil)
+            swap(&record, &rows.records[index])
             check(record, into: &state)
         }
         if let line = state.firstUnkeyedLine {
@@ -58,7 +62,7 @@ public struct ImportPlanner {
         }
         var diagnostics = rows.diagnostics + state.diagnostics
         diagnostics.sort { ($0.line ?? 0) < ($1.line ?? 0) }
-        return ImportPlan(users: state.users, diagnostics: diagnostics, recordCount: rows.records.count)
+        return ImportPlan(users: state.users, diagnostics: diagnostics, recordCount: recordCount)
     }
 
     /// The planner's working state: merged users and the indexes that find them.
@@ -78,8 +82,8 @@ public struct ImportPlanner {
         var message: String
     }
 
-    private func check(_ input: UserRecord, into state: inout PlanState) {
-        var record = input
+    private func check(_ input: consuming UserRecord, into state: inout PlanState) {
+        var record = consume input
         var problems: [String] = []
         if record.id == nil && record.profile.email == nil && record.profile.phone == nil && record.profile.username == nil {
             problems.append("a user needs at least one of id, email, phone, username")
@@ -111,13 +115,15 @@ public struct ImportPlanner {
             }
         }
         guard problems.isEmpty else {
-            report(problems, line: input.line, &state)
+            report(problems, line: record.line, &state)
             return
         }
-        let listed = record.memberships
-        record.memberships = []
-        for membership in listed {
-            add(membership, to: &record.memberships)
+        if record.memberships.count > 1 {
+            let listed = record.memberships
+            record.memberships = []
+            for membership in listed {
+                add(membership, to: &record.memberships)
+            }
         }
         merge(record, into: &state)
     }
@@ -320,11 +326,19 @@ public struct ImportPlanner {
         }
         guard let at else { return "needs exactly one @" }
         if at == email.utf8.startIndex { return "nothing before the @" }
-        let domain = email.utf8[email.utf8.index(after: at)...]
-        let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        if labels.count < 2 || labels.contains(where: \.isEmpty) {
-            return "the domain after the @ must be like example.com"
+        // The domain: labels separated by single dots, at least two of them.
+        var labels = 0
+        var labelLength = 0
+        for byte in email.utf8[email.utf8.index(after: at)...] {
+            if byte == UInt8(ascii: ".") {
+                if labelLength == 0 { break }
+                labels += 1
+                labelLength = 0
+            } else {
+                labelLength += 1
+            }
         }
+        guard labelLength > 0, labels >= 1 else { return "the domain after the @ must be like example.com" }
         return nil
     }
 

@@ -184,7 +184,11 @@ public enum KindeCSVFormat {
 
     /// The items of a comma-separated list field, trimmed, empty items dropped.
     static func splitList(_ value: String) -> [String] {
-        value.utf8.split(separator: CSVByte.comma, omittingEmptySubsequences: true).compactMap { item in
+        if !value.utf8.contains(CSVByte.comma) {
+            let item = value.trimmingSpaces()
+            return item.isEmpty ? [] : [item]
+        }
+        return value.utf8.split(separator: CSVByte.comma, omittingEmptySubsequences: true).compactMap { item in
             let text = String(decoding: item, as: UTF8.self).trimmingSpaces()
             return text.isEmpty ? nil : text
         }
