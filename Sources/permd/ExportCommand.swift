@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import PermdCore
+import PermdStore
+
+/// `permd export`: every user, in a form `permd import` reads back to the same state (SPEC §4).
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export every user with their organizations, roles and direct permissions.",
+        discussion: """
+            Users are sorted by id, memberships by organization code. kinde-csv writes one \
+            row per membership (no identities); kinde-ndjson one object per user, with \
+            identities. A membership without roles is written as role_key \
+            "\(KindeCSVFormat.noRoles)" (NDJSON: "roles": []), so that importing the export \
+            does not give it the default roles.
+            """)
+
+    @Option(help: "kinde-csv or kinde-ndjson.", transform: formatArgument(ExportFormat.self))
+    var format: ExportFormat = .kindeCSV
+
+    @Option(help: "Write to this file (replaced only when the export succeeds) instead of standard output.")
+    var output: String?
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    /// Text is written in chunks of about this size.
+    static let chunkSize = 1 << 20
+
+    func run() throws {
+        let store = try storeOptions.open()
+        let temporary = output.map { $0 + ".partial" }
+        do {
+            let writer = try ExportWriter(format: format, organizations: try store.organizations())
+            let handle: FileHandle
+            if let temporary {
+                guard FileManager.default.createFile(atPath: temporary, contents: nil),
+                      let file = FileHandle(forWritingAtPath: temporary) else {
+                    printError("\(output ?? ""): error: cannot create the file")
+                    throw ExitCode(1)
+                }
+                handle = file
+            } else {
+                handle = FileHandle.standardOutput
+            }
+            var chunk = writer.header ?? ""
+            try store.forEachUser { user in
+                chunk += writer.lines(for: user)
+                if chunk.utf8.count >= Self.chunkSize {
+                    try handle.write(contentsOf: Data(chunk.utf8))
+                    chunk = ""
+                }
+            }
+            try handle.write(contentsOf: Data(chunk.utf8))
+            if let temporary, let output {
+                try handle.close()
+                // rename(2) replaces the file in one step: readers never see half an export.
+                guard rename(temporary, output) == 0 else {
+                    throw ExportError(description: "cannot write \(output): \(String(cString: strerror(errno)))")
+                }
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            if let temporary { try? FileManager.default.removeItem(atPath: temporary) }
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

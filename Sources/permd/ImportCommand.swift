@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import PermdCore
+import PermdPolicy
+import PermdStore
+
+/// `permd import FILE`: checks the whole file, then imports it in one transaction (SPEC §4).
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import users from a Kinde CSV, Kinde NDJSON or Auth0 export.",
+        discussion: """
+            The whole file is checked first; with any error, every error is printed \
+            (FILE:LINE: error: ...) and nothing is written. Importing the same file twice \
+            changes nothing the second time. In kinde-csv, role_key "\(KindeCSVFormat.noRoles)" \
+            gives a membership no roles (an empty role_key gives the default roles).
+            """)
+
+    @Argument(help: "The file to import.")
+    var file: String
+
+    @Option(help: "kinde-csv, kinde-ndjson or auth0 (default: guessed from the content).",
+            transform: formatArgument(ImportFormat.self))
+    var format: ImportFormat?
+
+    @Flag(help: "Check the file and report what would change; write nothing.")
+    var dryRun = false
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        guard FileManager.default.isReadableFile(atPath: file) else {
+            printError("\(file): error: cannot read the file: it does not exist or is not readable")
+            throw ExitCode(1)
+        }
+        let store = try storeOptions.open()
+        let policy = store.policy
+        let organizations: [OrganizationRecord]
+        do {
+            organizations = try store.organizations()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let progress = ImportProgressReport(file: file)
+        // The file's bytes and the parsed rows live only inside this call: a big import
+        // holds just the merged users while it writes.
+        let (format, plan) = try readAndPlan(policy: policy, organizations: organizations, progress: progress)
+        for diagnostic in plan.diagnostics {
+            printError(diagnostic.description)
+        }
+        guard plan.isValid else {
+            printError("\(file): \(plan.diagnostics.summary); nothing was imported")
+            throw ExitCode(1)
+        }
+
+        progress.writing(users: plan.users.count)
+        let summary: ImportSummary
+        do {
+            summary = try store.applyImport(plan.users, dryRun: dryRun)
+        } catch {
+            if case .importRefused(let refusals) = error.kind {
+                for refusal in refusals {
+                    printError(Diagnostic(file: file, line: refusal.line, severity: .error,
+                                          message: refusal.error.message).description)
+                }
+                printError("\(file): \(refusals.count) error\(refusals.count == 1 ? "" : "s"); nothing was imported")
+            } else {
+                printError("error: \(error)")
+            }
+            throw ExitCode(1)
+        }
+        progress.finishWriting()
+        let what = "\(file) (\(format.rawValue)): \(plan.recordCount) records, \(plan.users.count) users"
+        print(dryRun ? "dry run of \(what); nothing was written" : "imported \(what)")
+        print(summary)
+    }
+}
+
+extension ImportCommand {
+    /// Reads the file, parses it (in the given or guessed format) and plans the import.
+    private func readAndPlan(
+        policy: PolicySet, organizations: [OrganizationRecord], progress: ImportProgressReport
+    ) throws -> (ImportFormat, ImportPlan) {
+        let bytes: [UInt8]
+        do {
+            bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped))
+        } catch {
+            printError("\(file): error: cannot read the file: \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        let format = self.format ?? ImportFormat.guess(bytes)
+        let rows = format.parse(bytes, file: file, progress: progress.reading)
+        progress.finishReading(records: rows.records.count)
+        return (format, ImportPlanner(policy: policy, organizations: organizations, file: file).plan(rows))
+    }
+}
+
+/// Parses a `--format` value into one of `Format`'s cases, naming them when it is not one.
+func formatArgument<Format: RawRepresentable & CaseIterable & SendableMetatype>(
+    _: Format.Type
+) -> @Sendable (String) throws -> Format where Format.RawValue == String {
+    { text in
+        guard let format = Format(rawValue: text) else {
+            let names = Format.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("unknown format \"\(text)\" (expected one of: \(names))")
+        }
+        return format
+    }
+}
+
+/// Progress of a large import on standard error: a bar when stderr is a terminal,
+/// otherwise one line every 100,000 records (so logs stay short).
+final class ImportProgressReport {
+    private let file: String
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private var reported = false
+    private var phaseStart = Date()
+    static let lineInterval = 100_000
+
+    init(file: String) {
+        self.file = file
+    }
+
+    /// The parser's progress callback.
+    func reading(records: Int, bytesRead: Int, totalBytes: Int) {
+        reported = true
+        if isTerminal {
+            let fraction = totalBytes == 0 ? 1 : Double(bytesRead) / Double(totalBytes)
+            let width = 30
+            let filled = min(width, Int(fraction * Double(width)))
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data("\rreading \(file) [\(bar)] \(Int(fraction * 100))% \(records) records".utf8))
+        } else if records % Self.lineInterval == 0 {
+            printError("import: \(records) records read")
+        }
+    }
+
+    /// Ends the reading phase (clears the bar).
+    func finishReading(records: Int) {
+        guard reported else { return }
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        }
+        printError("import: \(records) records read from \(file) in \(elapsed()); checking")
+    }
+
+    /// Announces the write phase of a large import.
+    func writing(users: Int) {
+        guard reported else { return }
+        printError("import: checked in \(elapsed()); writing \(users) users in one transaction")
+    }
+
+    /// Ends a large import's write phase.
+    func finishWriting() {
+        guard reported else { return }
+        printError("import: written in \(elapsed())")
+    }
+
+    /// The time since the last phase began, as "1.2 s"; starts the next phase.
+    private func elapsed() -> String {
+        let now = Date()
+        defer { phaseStart = now }
+        return String(format: "%.1f s", now.timeIntervalSince(phaseStart))
+    }
+}
