@@ -9,8 +9,8 @@ struct Permd: AsyncParsableCommand {
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
         subcommands: [
             ServeCommand.self, ValidateCommand.self, CheckCommand.self, ExplainCommand.self, TestCommand.self,
-            DiffCommand.self, ImportCommand.self, ExportCommand.self, UserCommand.self, OrgCommand.self, MemberCommand.self, RoleCommand.self,
-            PermissionCommand.self,
+            DiffCommand.self, ImportCommand.self, ExportCommand.self, UserCommand.self, OrgCommand.self,
+            MemberCommand.self, RoleCommand.self, PermissionCommand.self,
         ])
 
     /// Runs the chosen subcommand. SPEC §7 fixes the exit status of a usage error at 2,

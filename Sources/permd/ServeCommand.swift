@@ -43,11 +43,6 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
         let logger = Logger(label: "permd")
         let policy = try policyOptions.load()
         var configuration = ServerConfiguration()
