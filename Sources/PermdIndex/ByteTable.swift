@@ -53,7 +53,7 @@ struct ByteTable: Sendable {
     private var mask: Int
     /// Per id: arena chunk (bits 32...), offset in it (bits 8..<32) and length (bits 0..<8).
     private var keys = ChunkedArray<UInt64>()
-    private var arena: [[UInt8]] = []
+    private var arena = ChunkList<UInt8>()
 
     /// The number of keys interned.
     var count: Int { keys.count }
@@ -108,14 +108,12 @@ struct ByteTable: Sendable {
         if let id = find(bytes) { return id }
         if (count + 1) * 4 > slots.count * 3 { grow() }
         let id = count
-        if arena.isEmpty || arena[arena.count - 1].count + bytes.count > ByteTable.arenaChunkBytes {
-            var chunk: [UInt8] = []
-            chunk.reserveCapacity(ByteTable.arenaChunkBytes)
-            arena.append(chunk)
+        if arena.count == 0 || arena.filled(arena.count - 1) + bytes.count > ByteTable.arenaChunkBytes {
+            arena.appendChunk(capacity: ByteTable.arenaChunkBytes)
         }
         let chunk = arena.count - 1
-        let offset = arena[chunk].count
-        arena[chunk].append(contentsOf: bytes)
+        let offset = arena.filled(chunk)
+        arena.appendToLast(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
         keys.append(UInt64(chunk) << 32 | UInt64(offset) << 8 | UInt64(bytes.count))
         place(id: id, hash: hashBytes(bytes))
         return id
@@ -143,9 +141,8 @@ struct ByteTable: Sendable {
         let packed = keys[id]
         let offset = Int(truncatingIfNeeded: (packed >> 8) & 0xFF_FFFF)
         let length = Int(truncatingIfNeeded: packed & 0xFF)
-        return try arena[Int(truncatingIfNeeded: packed >> 32)].withUnsafeBytes { chunk in
-            try body(UnsafeRawBufferPointer(rebasing: chunk[offset..<offset + length]))
-        }
+        let start = arena.base(Int(truncatingIfNeeded: packed >> 32)) + offset
+        return try body(UnsafeRawBufferPointer(start: start, count: length))
     }
 
     @inline(__always)
@@ -165,7 +162,7 @@ struct ByteTable: Sendable {
 
     /// Bytes held, counting each chunk's full capacity.
     var allocatedBytes: Int {
-        slots.allocatedBytes + keys.allocatedBytes + arena.reduce(0) { $0 + $1.capacity }
+        slots.allocatedBytes + keys.allocatedBytes + arena.allocatedBytes
     }
 }
 

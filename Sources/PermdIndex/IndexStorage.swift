@@ -12,8 +12,11 @@ struct IndexStorage: Sendable {
     static let deadOwner = UInt64.max
 
     let policy: CompiledPolicy
-    /// Row layout: effective permissions, direct permissions, then assigned roles.
-    let effectiveWord = 0
+    /// Row layout: the owner pair (user << 32 | organization, or `deadOwner`), effective
+    /// permissions, direct permissions, then assigned roles. The owner sits in the row so
+    /// that a CHECK confirms the membership and tests its bit in one place.
+    let ownerWord = 0
+    let effectiveWord = 1
     let directWord: Int
     let roleWord: Int
 
@@ -27,8 +30,6 @@ struct IndexStorage: Sendable {
     private(set) var members = ChunkedArray<MemberList>()
     private(set) var liveOrganizations = 0
 
-    /// Per membership: user << 32 | organization, or `deadOwner`.
-    private var owners = ChunkedArray<UInt64>()
     /// Per membership: the next membership of the same user.
     private var nextOfUser = ChunkedArray<UInt32>()
     private(set) var rows: WordRows
@@ -40,9 +41,9 @@ struct IndexStorage: Sendable {
     init(policy: CompiledPolicy, expectedUsers: Int = 0, expectedOrganizations: Int = 0,
          expectedMemberships: Int = 0) {
         self.policy = policy
-        directWord = policy.permissionWords
-        roleWord = 2 * policy.permissionWords
-        rows = WordRows(stride: 2 * policy.permissionWords + policy.roleWords)
+        directWord = 1 + policy.permissionWords
+        roleWord = 1 + 2 * policy.permissionWords
+        rows = WordRows(stride: 1 + 2 * policy.permissionWords + policy.roleWords)
         users = ByteTable(expected: expectedUsers)
         organizations = ByteTable(expected: expectedOrganizations)
         var capacity = 16
@@ -92,13 +93,13 @@ struct IndexStorage: Sendable {
             let slot = slots[index]
             if slot == 0 { return nil }
             let id = Int(truncatingIfNeeded: slot &- 1)
-            if owners[id] == key { return id }
+            if rows[id, ownerWord] == key { return id }
             index = (index &+ 1) & slotMask
         }
     }
 
     func owner(of membership: Int) -> (user: Int, organization: Int) {
-        let owner = owners[membership]
+        let owner = rows[membership, ownerWord]
         return (Int(owner >> 32), Int(owner & 0xFFFF_FFFF))
     }
 
@@ -192,8 +193,7 @@ struct IndexStorage: Sendable {
         if let existing = membership(user: user, organization: organization) { return existing }
         if (liveMemberships + 1) * 4 > slots.count * 3 { growSlots() }
         let key = IndexStorage.owner(user, organization)
-        let membership = rows.appendRow()
-        owners.append(key)
+        let membership = rows.appendRow(first: key)
         nextOfUser.append(userFirst[user])
         userFirst[user] = UInt32(membership)
         var index = home(key)
@@ -223,13 +223,13 @@ struct IndexStorage: Sendable {
             nextOfUser[previous] = nextOfUser[membership]
         }
         deleteSlot(of: membership)
-        owners[membership] = IndexStorage.deadOwner
+        rows[membership, ownerWord] = IndexStorage.deadOwner
         liveMemberships -= 1
     }
 
     /// Backward-shift deletion: later entries of the probe run move up, no tombstones.
     private mutating func deleteSlot(of membership: Int) {
-        var hole = home(owners[membership])
+        var hole = home(rows[membership, ownerWord])
         while slots[hole] != UInt32(membership + 1) { hole = (hole + 1) & slotMask }
         slots[hole] = 0
         var index = hole
@@ -237,7 +237,7 @@ struct IndexStorage: Sendable {
             index = (index + 1) & slotMask
             let slot = slots[index]
             if slot == 0 { return }
-            let wanted = home(owners[Int(slot - 1)])
+            let wanted = home(rows[Int(slot - 1), ownerWord])
             // The entry may move to the hole when its home is not inside (hole, index].
             let stays = hole <= index ? (wanted > hole && wanted <= index) : (wanted > hole || wanted <= index)
             if !stays {
@@ -252,8 +252,8 @@ struct IndexStorage: Sendable {
         let capacity = slots.count * 2
         slots = ChunkedArray(repeating: 0, count: capacity)
         slotMask = capacity - 1
-        for membership in 0..<owners.count where owners[membership] != IndexStorage.deadOwner {
-            var index = home(owners[membership])
+        for membership in 0..<rows.rowCount where rows[membership, ownerWord] != IndexStorage.deadOwner {
+            var index = home(rows[membership, ownerWord])
             while slots[index] != 0 { index = (index + 1) & slotMask }
             slots[index] = UInt32(membership + 1)
         }
@@ -314,10 +314,10 @@ struct IndexStorage: Sendable {
         let user = owner(of: membership).user
         // Capture only the parts the predicate reads, so that the member list being
         // changed is not shared with the closure (which would force a copy).
-        let owners = self.owners
+        let rows = self.rows
         let users = self.users
         return { other in
-            let otherUser = Int(owners[Int(other)] >> 32)
+            let otherUser = Int(rows[Int(other), 0] >> 32)
             return users.withKey(user) { users.compare(otherUser, $0) < 0 }
         }
     }
@@ -326,12 +326,12 @@ struct IndexStorage: Sendable {
     mutating func sortMembers() {
         let rank = userRanks()
         var lists = [[UInt32]](repeating: [], count: organizations.count)
-        for membership in 0..<owners.count where owners[membership] != IndexStorage.deadOwner {
+        for membership in 0..<rows.rowCount where rows[membership, ownerWord] != IndexStorage.deadOwner {
             let (_, organization) = owner(of: membership)
             lists[organization].append(UInt32(membership))
         }
         for organization in 0..<lists.count {
-            lists[organization].sort { rank[Int(owners[Int($0)] >> 32)] < rank[Int(owners[Int($1)] >> 32)] }
+            lists[organization].sort { rank[owner(of: Int($0)).user] < rank[owner(of: Int($1)).user] }
             members[organization] = MemberList(sorted: lists[organization])
         }
     }
@@ -359,7 +359,7 @@ struct IndexStorage: Sendable {
     var allocatedBytes: Int {
         var total = users.allocatedBytes + organizations.allocatedBytes
         total += userKnown.allocatedBytes + userFirst.allocatedBytes + organizationKnown.allocatedBytes
-        total += owners.allocatedBytes + nextOfUser.allocatedBytes + rows.allocatedBytes + slots.allocatedBytes
+        total += nextOfUser.allocatedBytes + rows.allocatedBytes + slots.allocatedBytes
         for organization in 0..<members.count { total += members[organization].allocatedBytes }
         return total
     }
