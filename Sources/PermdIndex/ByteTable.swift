@@ -150,6 +150,14 @@ struct ByteTable: Sendable {
         withKey(id) { key in key.count == bytes.count && sameBytes(key, bytes) }
     }
 
+    /// Whether key `id` is `key` (no hashing: for checking a guess, such as "the key after
+    /// the last one found" while rows arrive sorted).
+    func key(_ id: Int, is key: String) -> Bool {
+        guard id >= 0, id < count else { return false }
+        var key = key
+        return key.withUTF8 { keyEquals(id, UnsafeRawBufferPointer($0)) }
+    }
+
     /// Key `id` as a string.
     func key(_ id: Int) -> String {
         withKey(id) { String(decoding: $0, as: UTF8.self) }
