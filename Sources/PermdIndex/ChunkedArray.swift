@@ -8,15 +8,29 @@ final class Chunk<Element>: @unchecked Sendable {
     let capacity: Int
     /// Initialized elements, from the start.
     private(set) var count = 0
+    /// The slab the block was carved from, if any.
+    private let slab: Slab?
 
-    init(capacity: Int) {
-        base = .allocate(capacity: capacity)
+    /// A block of `capacity` elements, carved from `slab` when it has room.
+    init(capacity: Int, slab: Slab? = nil) {
+        let byteCount = capacity * MemoryLayout<Element>.stride
+        if let slab, byteCount >= 64, MemoryLayout<Element>.alignment <= 64, let memory = slab.take(byteCount) {
+            base = memory.bindMemory(to: Element.self, capacity: capacity)
+            self.slab = slab
+        } else {
+            base = .allocate(capacity: capacity)
+            self.slab = nil
+        }
         self.capacity = capacity
     }
 
     deinit {
         base.deinitialize(count: count)
-        base.deallocate()
+        if let slab {
+            slab.release(UnsafeMutableRawPointer(base), byteCount: capacity * MemoryLayout<Element>.stride)
+        } else {
+            base.deallocate()
+        }
     }
 
     func append(_ element: Element) {
@@ -51,6 +65,10 @@ final class Chunk<Element>: @unchecked Sendable {
 struct ChunkList<Element>: @unchecked Sendable {
     private var chunks: [Chunk<Element>] = []
     private var bases: [UnsafeMutablePointer<Element>] = []
+    /// Where big lists take their next blocks from.
+    private var slab: Slab?
+    /// Lists of more blocks than this take them from slabs.
+    private static var blocksBeforeSlabs: Int { 4 }
 
     var count: Int { chunks.count }
 
@@ -76,7 +94,12 @@ struct ChunkList<Element>: @unchecked Sendable {
     func filled(_ chunk: Int) -> Int { chunks[chunk].count }
 
     mutating func appendChunk(capacity: Int) {
-        let chunk = Chunk<Element>(capacity: capacity)
+        let byteCount = capacity * MemoryLayout<Element>.stride
+        if chunks.count >= Self.blocksBeforeSlabs && byteCount <= Slab.bytes / 4
+            && (slab?.remaining ?? 0) < (byteCount + 63) & ~63 {
+            slab = Slab()
+        }
+        let chunk = Chunk<Element>(capacity: capacity, slab: slab)
         chunks.append(chunk)
         bases.append(chunk.base)
     }
@@ -99,9 +122,9 @@ struct ChunkList<Element>: @unchecked Sendable {
         chunks[chunks.count - 1].append(contentsOf: elements)
     }
 
-    /// Bytes held, counting each block's full capacity.
+    /// Bytes held, counting each block's full capacity and the unused rest of the slab.
     var allocatedBytes: Int {
-        chunks.reduce(0) { $0 + $1.capacity * MemoryLayout<Element>.stride }
+        (slab?.remaining ?? 0) + chunks.reduce(0) { $0 + $1.capacity * MemoryLayout<Element>.stride }
             + chunks.capacity * (MemoryLayout<Chunk<Element>>.stride + MemoryLayout<UnsafeMutablePointer<Element>>.stride)
     }
 }
@@ -148,6 +171,14 @@ struct ChunkedArray<Element>: Sendable where Element: Sendable {
             let base = chunks.uniqueBase(index &>> Self.chunkShift)
             yield &base[index & Self.chunkMask]
         }
+    }
+
+    /// The address of element `index`, for reading while the array is neither changed nor
+    /// released.
+    @inline(__always)
+    func address(_ index: Int) -> UnsafeMutablePointer<Element> {
+        assert(index >= 0 && index < count)
+        return chunks.base(index &>> Self.chunkShift) + (index & Self.chunkMask)
     }
 
     mutating func append(_ element: Element) {
