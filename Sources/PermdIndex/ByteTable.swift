@@ -20,18 +20,31 @@ func hashBytes(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         offset &+= 8
     }
     if offset < count {
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while offset < count {
-            tail |= UInt64(base.load(fromByteOffset: offset, as: UInt8.self)) &<< shift
-            shift &+= 8
-            offset &+= 1
-        }
-        hash = (hash ^ tail) &* multiplier
+        hash = (hash ^ loadWord(base + offset, count: count &- offset)) &* multiplier
         hash ^= hash &>> 29
     }
     hash = (hash ^ (hash &>> 32)) &* multiplier
     return hash ^ (hash &>> 29)
+}
+
+#if _endian(big)
+#error("ByteTable's key records assume a little-endian machine")
+#endif
+
+/// The first `count` (0...8) bytes at `start` as a little-endian word, zero-padded,
+/// without reading past them: two overlapping 4-byte loads, or up to three byte loads.
+@inline(__always)
+func loadWord(_ start: UnsafeRawPointer, count: Int) -> UInt64 {
+    if count >= 4 {
+        let low = UInt64(start.loadUnaligned(as: UInt32.self))
+        let high = UInt64(start.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self))
+        return low | high &<< UInt64(8 &* (count &- 4))
+    }
+    if count == 0 { return 0 }
+    let first = UInt64(start.load(as: UInt8.self))
+    let middle = UInt64(start.load(fromByteOffset: count &>> 1, as: UInt8.self))
+    let last = UInt64(start.load(fromByteOffset: count &- 1, as: UInt8.self))
+    return first | middle &<< UInt64(8 &* (count &>> 1)) | last &<< UInt64(8 &* (count &- 1))
 }
 
 /// Interns byte strings (user ids, organization codes, permission keys) to dense integers.
@@ -147,15 +160,11 @@ struct ByteTable: Sendable {
     /// The record of `bytes` as `records` holds it, the arena location left zero.
     @inline(__always)
     private static func record(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
-        var record: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &record) { raw in
-            raw[0] = UInt8(truncatingIfNeeded: bytes.count)
-            let inline = bytes.count > inlineBytes ? 7 : bytes.count
-            if inline > 0 {
-                raw.baseAddress!.advanced(by: 1).copyMemory(from: bytes.baseAddress!, byteCount: inline)
-            }
-        }
-        return record
+        let count = bytes.count
+        guard let start = bytes.baseAddress else { return (0, 0) }
+        let first = UInt64(count) | loadWord(start, count: min(count, 7)) &<< 8
+        if count <= 7 { return (first, 0) }
+        return (first, count <= inlineBytes ? loadWord(start + 7, count: count &- 7) : 0)
     }
 
     /// Calls `body` with the bytes of key `id`.
