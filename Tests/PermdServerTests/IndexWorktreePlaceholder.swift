@@ -1,1 +1,0 @@
-// local placeholder (index worktree), not committed
