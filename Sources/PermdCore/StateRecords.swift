@@ -72,6 +72,33 @@ public protocol StateReader {
     /// The committed changes after `revision`, oldest first, or nil when the log no
     /// longer reaches back that far (the caller then rebuilds in full).
     func changes(after revision: UInt64) throws -> [ChangeRecord]?
+
+    /// How many rows `readState` will feed, so that an index build can size its tables
+    /// up front; nil when the reader cannot tell cheaply.
+    func stateCounts() throws -> StateCounts?
+}
+
+extension StateReader {
+    /// No counts: the index's tables grow as rows arrive.
+    public func stateCounts() throws -> StateCounts? { nil }
+}
+
+/// Row counts of a state, announced before a full read (estimates are fine: they only
+/// size tables).
+public struct StateCounts: Sendable, Hashable {
+    public var users: Int
+    public var organizations: Int
+    public var memberships: Int
+
+    /// - Parameters:
+    ///   - users: the number of users.
+    ///   - organizations: the number of organizations.
+    ///   - memberships: the number of memberships.
+    public init(users: Int, organizations: Int, memberships: Int) {
+        self.users = users
+        self.organizations = organizations
+        self.memberships = memberships
+    }
 }
 
 /// One committed change to the database state, as the change log records it.

@@ -20,26 +20,41 @@ func hashBytes(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         offset &+= 8
     }
     if offset < count {
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while offset < count {
-            tail |= UInt64(base.load(fromByteOffset: offset, as: UInt8.self)) &<< shift
-            shift &+= 8
-            offset &+= 1
-        }
-        hash = (hash ^ tail) &* multiplier
+        hash = (hash ^ loadWord(base + offset, count: count &- offset)) &* multiplier
         hash ^= hash &>> 29
     }
     hash = (hash ^ (hash &>> 32)) &* multiplier
     return hash ^ (hash &>> 29)
 }
 
+#if _endian(big)
+#error("ByteTable's key records assume a little-endian machine")
+#endif
+
+/// The first `count` (0...8) bytes at `start` as a little-endian word, zero-padded,
+/// without reading past them: two overlapping 4-byte loads, or up to three byte loads.
+@inline(__always)
+func loadWord(_ start: UnsafeRawPointer, count: Int) -> UInt64 {
+    if count >= 4 {
+        let low = UInt64(start.loadUnaligned(as: UInt32.self))
+        let high = UInt64(start.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self))
+        return low | high &<< UInt64(8 &* (count &- 4))
+    }
+    if count == 0 { return 0 }
+    let first = UInt64(start.load(as: UInt8.self))
+    let middle = UInt64(start.load(fromByteOffset: count &>> 1, as: UInt8.self))
+    let last = UInt64(start.load(fromByteOffset: count &- 1, as: UInt8.self))
+    return first | middle &<< UInt64(8 &* (count &>> 1)) | last &<< UInt64(8 &* (count &- 1))
+}
+
 /// Interns byte strings (user ids, organization codes, permission keys) to dense integers.
 ///
 /// Open addressing with linear probing over chunked slots; each slot holds the upper 32
 /// bits of the key's hash and its id + 1 (0 = empty), so most probes are settled without
-/// touching the key bytes. Keys live in chunked byte arenas. A lookup builds no `String`
-/// and allocates nothing. Keys are never removed (the owner marks them dead instead).
+/// touching the key bytes. Each key has a 16-byte record: its length and, for keys of at
+/// most 15 bytes (most ids and codes), the key itself, so that confirming a hit costs one
+/// memory access; longer keys keep their first 7 bytes there and the whole key in a
+/// chunked byte arena. A lookup builds no `String` and allocates nothing. Keys are never removed (the owner marks them dead instead).
 struct ByteTable: Sendable {
     /// The longest key (identifiers are at most 255 bytes, SPEC §1).
     static let maxKeyLength = 255
@@ -51,12 +66,15 @@ struct ByteTable: Sendable {
 
     private var slots: ChunkedArray<UInt64>
     private var mask: Int
-    /// Per id: arena chunk (bits 32...), offset in it (bits 8..<32) and length (bits 0..<8).
-    private var keys = ChunkedArray<UInt64>()
-    private var arena: [[UInt8]] = []
+    /// Key `id`'s record: words `2 id` and `2 id + 1`. In memory order: the length byte,
+    /// then the key bytes for keys of at most `inlineBytes`; for longer keys, the first 7
+    /// bytes, then the arena location (chunk << 32 | offset) of the whole key.
+    private var records = ChunkedArray<UInt64>()
+    private var arena = ChunkList<UInt8>()
+    private static let inlineBytes = 15
 
     /// The number of keys interned.
-    var count: Int { keys.count }
+    var count: Int { records.count / 2 }
 
     /// A table sized for `expected` keys without growing.
     init(expected: Int = 0) {
@@ -108,15 +126,17 @@ struct ByteTable: Sendable {
         if let id = find(bytes) { return id }
         if (count + 1) * 4 > slots.count * 3 { grow() }
         let id = count
-        if arena.isEmpty || arena[arena.count - 1].count + bytes.count > ByteTable.arenaChunkBytes {
-            var chunk: [UInt8] = []
-            chunk.reserveCapacity(ByteTable.arenaChunkBytes)
-            arena.append(chunk)
+        var record = ByteTable.record(bytes)
+        if bytes.count > ByteTable.inlineBytes {
+            if arena.count == 0 || arena.filled(arena.count - 1) + bytes.count > ByteTable.arenaChunkBytes {
+                arena.appendChunk(capacity: ByteTable.arenaChunkBytes)
+            }
+            let chunk = arena.count - 1
+            record.1 = UInt64(chunk) << 32 | UInt64(arena.filled(chunk))
+            arena.appendToLast(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
         }
-        let chunk = arena.count - 1
-        let offset = arena[chunk].count
-        arena[chunk].append(contentsOf: bytes)
-        keys.append(UInt64(chunk) << 32 | UInt64(offset) << 8 | UInt64(bytes.count))
+        records.append(record.0)
+        records.append(record.1)
         place(id: id, hash: hashBytes(bytes))
         return id
     }
@@ -137,20 +157,46 @@ struct ByteTable: Sendable {
         }
     }
 
+    /// The record of `bytes` as `records` holds it, the arena location left zero.
+    @inline(__always)
+    private static func record(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        let count = bytes.count
+        guard let start = bytes.baseAddress else { return (0, 0) }
+        let first = UInt64(count) | loadWord(start, count: min(count, 7)) &<< 8
+        if count <= 7 { return (first, 0) }
+        return (first, count <= inlineBytes ? loadWord(start + 7, count: count &- 7) : 0)
+    }
+
     /// Calls `body` with the bytes of key `id`.
     @inline(__always)
     func withKey<R>(_ id: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let packed = keys[id]
-        let offset = Int(truncatingIfNeeded: (packed >> 8) & 0xFF_FFFF)
-        let length = Int(truncatingIfNeeded: packed & 0xFF)
-        return try arena[Int(truncatingIfNeeded: packed >> 32)].withUnsafeBytes { chunk in
-            try body(UnsafeRawBufferPointer(rebasing: chunk[offset..<offset + length]))
+        let record = UnsafeRawPointer(records.address(2 &* id))
+        let length = Int(record.load(as: UInt8.self))
+        if length <= ByteTable.inlineBytes {
+            return try body(UnsafeRawBufferPointer(start: record + 1, count: length))
         }
+        let location = record.load(fromByteOffset: 8, as: UInt64.self)
+        let start = arena.base(Int(truncatingIfNeeded: location >> 32)) + Int(truncatingIfNeeded: location & 0xFFFF_FFFF)
+        return try body(UnsafeRawBufferPointer(start: start, count: length))
     }
 
+    /// Whether key `id` is `bytes`: for short keys, two word comparisons with the record.
     @inline(__always)
     private func keyEquals(_ id: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        withKey(id) { key in key.count == bytes.count && sameBytes(key, bytes) }
+        let expected = ByteTable.record(bytes)
+        let record = records.address(2 &* id)
+        if bytes.count <= ByteTable.inlineBytes {
+            return record[0] == expected.0 && record[1] == expected.1
+        }
+        return record[0] == expected.0 && withKey(id) { sameBytes($0, bytes) }
+    }
+
+    /// Whether key `id` is `key` (no hashing: for checking a guess, such as "the key after
+    /// the last one found" while rows arrive sorted).
+    func key(_ id: Int, is key: String) -> Bool {
+        guard id >= 0, id < count else { return false }
+        var key = key
+        return key.withUTF8 { keyEquals(id, UnsafeRawBufferPointer($0)) }
     }
 
     /// Key `id` as a string.
@@ -165,7 +211,7 @@ struct ByteTable: Sendable {
 
     /// Bytes held, counting each chunk's full capacity.
     var allocatedBytes: Int {
-        slots.allocatedBytes + keys.allocatedBytes + arena.reduce(0) { $0 + $1.capacity }
+        slots.allocatedBytes + records.allocatedBytes + arena.allocatedBytes
     }
 }
 

@@ -10,7 +10,7 @@ final class CompiledPolicy: Sendable {
     let permissionTable: ByteTable
     /// Sorted role keys; a key's index is its role bit.
     let roleKeys: [String]
-    let roleIndex: [String: Int]
+    let roleTable: ByteTable
     /// Words of a permission bitset.
     let permissionWords: Int
     /// Words of a role bitset.
@@ -24,7 +24,9 @@ final class CompiledPolicy: Sendable {
         for key in permissionKeys { _ = table.intern(key) }
         permissionTable = table
         roleKeys = policy.roles.map(\.key)
-        roleIndex = Dictionary(roleKeys.enumerated().map { ($1, $0) }) { first, _ in first }
+        var roles = ByteTable(expected: roleKeys.count)
+        for key in roleKeys { _ = roles.intern(key) }
+        roleTable = roles
         permissionWords = max(1, (permissionKeys.count + 63) / 64)
         roleWords = max(1, (roleKeys.count + 63) / 64)
         var grants = [UInt64](repeating: 0, count: roleKeys.count * permissionWords)

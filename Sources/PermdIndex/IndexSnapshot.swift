@@ -24,7 +24,7 @@ public final class IndexSnapshot: Sendable {
     /// Full build from policies + state (reads the state once through the reader).
     public static func build(policy: PolicySet, reader: some StateReader) throws -> IndexSnapshot {
         let start = ContinuousClock.now
-        var builder = Builder(policy: policy)
+        var builder = Builder(policy: policy, counts: try reader.stateCounts())
         let revision = try reader.readState(into: &builder)
         return builder.finish(revision: revision, started: start)
     }
@@ -32,7 +32,7 @@ public final class IndexSnapshot: Sendable {
     /// Full build from an already-read state (for tests and `permd test` fixtures).
     public static func build(policy: PolicySet, state: StateFixture, revision: UInt64) -> IndexSnapshot {
         let start = ContinuousClock.now
-        var builder = Builder(policy: policy)
+        var builder = Builder(policy: policy, counts: try? state.stateCounts())
         state.feed(into: &builder)
         return builder.finish(revision: revision, started: start)
     }
@@ -83,9 +83,13 @@ public final class IndexSnapshot: Sendable {
         let policy: PolicySet
         var storage: IndexStorage
 
-        init(policy: PolicySet) {
+        /// - Parameter counts: the rows the reader will feed, to size the tables (the
+        ///   declared organizations are added to the organizations counted).
+        init(policy: PolicySet, counts: StateCounts?) {
             self.policy = policy
-            storage = IndexStorage(policy: CompiledPolicy(policy))
+            storage = IndexStorage(policy: CompiledPolicy(policy), expectedUsers: counts?.users ?? 0,
+                                   expectedOrganizations: (counts?.organizations ?? 0) + policy.organizations.count,
+                                   expectedMemberships: counts?.memberships ?? 0)
             for organization in policy.organizations { storage.addOrganization(organization.code) }
         }
 
@@ -97,9 +101,11 @@ public final class IndexSnapshot: Sendable {
         private var lastUser: (id: String, slot: Int?) = ("", nil)
 
         mutating func membership(user: String, organization: String) {
-            if user != lastUser.id { lastUser = (user, storage.user(user)) }
+            // Users and memberships arrive sorted by user id, so the next user is most
+            // often the slot after the last one.
+            if user != lastUser.id { lastUser = (user, storage.user(user, guess: (lastUser.slot ?? -1) + 1)) }
             guard let userSlot = lastUser.slot, let organizationSlot = storage.organization(organization) else { return }
-            storage.addMembership(user: userSlot, organization: organizationSlot, sorted: false)
+            storage.appendMembership(user: userSlot, organization: organizationSlot)
         }
 
         /// The last membership granted to: readers feed the grants of one membership
@@ -108,7 +114,10 @@ public final class IndexSnapshot: Sendable {
 
         private mutating func membership(_ user: String, _ organization: String) -> Int? {
             if user != last.user || organization != last.organization {
-                last = (user, organization, storage.membership(user, organization))
+                storage.indexMemberships()
+                // Grants arrive in (user, organization) order, as the memberships did.
+                let guess = last.membership.map { $0 + 1 } ?? 0
+                last = (user, organization, storage.membership(user, organization, guess: guess))
             }
             return last.membership
         }
@@ -124,6 +133,7 @@ public final class IndexSnapshot: Sendable {
         }
 
         consuming func finish(revision: UInt64, started: ContinuousClock.Instant) -> IndexSnapshot {
+            storage.indexMemberships()
             storage.sortMembers()
             let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.seconds) * 1000

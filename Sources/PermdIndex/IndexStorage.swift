@@ -12,8 +12,11 @@ struct IndexStorage: Sendable {
     static let deadOwner = UInt64.max
 
     let policy: CompiledPolicy
-    /// Row layout: effective permissions, direct permissions, then assigned roles.
-    let effectiveWord = 0
+    /// Row layout: the owner pair (user << 32 | organization, or `deadOwner`), effective
+    /// permissions, direct permissions, then assigned roles. The owner sits in the row so
+    /// that a CHECK confirms the membership and tests its bit in one place.
+    let ownerWord = 0
+    let effectiveWord = 1
     let directWord: Int
     let roleWord: Int
 
@@ -27,8 +30,6 @@ struct IndexStorage: Sendable {
     private(set) var members = ChunkedArray<MemberList>()
     private(set) var liveOrganizations = 0
 
-    /// Per membership: user << 32 | organization, or `deadOwner`.
-    private var owners = ChunkedArray<UInt64>()
     /// Per membership: the next membership of the same user.
     private var nextOfUser = ChunkedArray<UInt32>()
     private(set) var rows: WordRows
@@ -36,13 +37,17 @@ struct IndexStorage: Sendable {
     private var slots: ChunkedArray<UInt32>
     private var slotMask: Int
     private(set) var liveMemberships = 0
+    /// Memberships from this one on are not in the pair table yet (see `appendMembership`).
+    private var firstUnindexed = 0
+    /// Whether `appendMembership` may still defer the pair table: only while it is empty.
+    private var deferringIndex = true
 
     init(policy: CompiledPolicy, expectedUsers: Int = 0, expectedOrganizations: Int = 0,
          expectedMemberships: Int = 0) {
         self.policy = policy
-        directWord = policy.permissionWords
-        roleWord = 2 * policy.permissionWords
-        rows = WordRows(stride: 2 * policy.permissionWords + policy.roleWords)
+        directWord = 1 + policy.permissionWords
+        roleWord = 1 + 2 * policy.permissionWords
+        rows = WordRows(stride: 1 + 2 * policy.permissionWords + policy.roleWords)
         users = ByteTable(expected: expectedUsers)
         organizations = ByteTable(expected: expectedOrganizations)
         var capacity = 16
@@ -66,6 +71,12 @@ struct IndexStorage: Sendable {
         return slot
     }
 
+    /// The slot of known user `id`, trying slot `guess` before hashing.
+    func user(_ id: String, guess: Int) -> Int? {
+        if users.key(guess, is: id) { return userKnown[guess] ? guess : nil }
+        return user(id)
+    }
+
     func organization(_ code: String) -> Int? {
         guard let slot = organizations.find(code), organizationKnown[slot] else { return nil }
         return slot
@@ -86,19 +97,20 @@ struct IndexStorage: Sendable {
     /// The membership of `user` in `organization`.
     @inline(__always)
     func membership(user: Int, organization: Int) -> Int? {
+        assert(!deferringIndex || firstUnindexed == rows.rowCount, "indexMemberships() first")
         let key = IndexStorage.owner(user, organization)
         var index = home(key)
         while true {
             let slot = slots[index]
             if slot == 0 { return nil }
             let id = Int(truncatingIfNeeded: slot &- 1)
-            if owners[id] == key { return id }
+            if rows[id, ownerWord] == key { return id }
             index = (index &+ 1) & slotMask
         }
     }
 
     func owner(of membership: Int) -> (user: Int, organization: Int) {
-        let owner = owners[membership]
+        let owner = rows[membership, ownerWord]
         return (Int(owner >> 32), Int(owner & 0xFFFF_FFFF))
     }
 
@@ -186,14 +198,74 @@ struct IndexStorage: Sendable {
         return addMembership(user: user, organization: organization, sorted: sorted)
     }
 
+    /// Adds the membership of user slot `user` in organization slot `organization` for a
+    /// full build: while the rows arrive grouped by user in increasing slot order (so a
+    /// duplicate can only be among the current user's few memberships), entering them in
+    /// the pair table waits for `indexMemberships()`, which does it in table order instead
+    /// of one cache miss per row. Leaves the member lists to `sortMembers()`.
+    mutating func appendMembership(user: Int, organization: Int) {
+        let key = IndexStorage.owner(user, organization)
+        if deferringIndex {
+            let lastUser = firstUnindexed == rows.rowCount ? -1 : Int(rows[rows.rowCount - 1, ownerWord] >> 32)
+            var duplicate = false
+            if user == lastUser {
+                forEachMembership(ofUser: user) { duplicate = duplicate || rows[$0, ownerWord] == key }
+            }
+            if user > lastUser || (user == lastUser && !duplicate) {
+                _ = rows.appendRow(first: key)
+                nextOfUser.append(userFirst[user])
+                userFirst[user] = UInt32(rows.rowCount - 1)
+                liveMemberships += 1
+                return
+            }
+            indexMemberships()
+        }
+        addMembership(user: user, organization: organization, sorted: false)
+    }
+
+    /// Enters the memberships `appendMembership` deferred in the pair table, in the order of
+    /// their home slots (a counting sort by the top bits), so that the writes into a table
+    /// of many megabytes move forward through it. Lookups need it done first.
+    mutating func indexMemberships() {
+        guard deferringIndex else { return }
+        deferringIndex = false
+        let pending = firstUnindexed..<rows.rowCount
+        firstUnindexed = rows.rowCount
+        guard !pending.isEmpty else { return }
+        // The table is still empty: size it for every row at once.
+        var capacity = max(16, slots.count)
+        while liveMemberships * 4 > capacity * 3 { capacity <<= 1 }
+        if capacity != slots.count {
+            slots = ChunkedArray(repeating: 0, count: capacity)
+            slotMask = capacity - 1
+        }
+        let homes = pending.map { UInt32(home(rows[$0, ownerWord])) }
+        let bucketShift = max(0, (slotMask + 1).trailingZeroBitCount - 12)
+        var starts = [Int](repeating: 0, count: (slotMask >> bucketShift) + 2)
+        for home in homes { starts[Int(home) >> bucketShift + 1] += 1 }
+        for bucket in 1..<starts.count { starts[bucket] += starts[bucket - 1] }
+        // Home slot << 32 | membership, sorted by bucket.
+        var order = [UInt64](repeating: 0, count: pending.count)
+        for (offset, home) in homes.enumerated() {
+            let bucket = Int(home) >> bucketShift
+            order[starts[bucket]] = UInt64(home) << 32 | UInt64(pending.lowerBound + offset)
+            starts[bucket] += 1
+        }
+        for entry in order {
+            var index = Int(entry >> 32)
+            while slots[index] != 0 { index = (index + 1) & slotMask }
+            slots[index] = UInt32(truncatingIfNeeded: entry) + 1
+        }
+    }
+
     /// Adds the membership of user slot `user` in organization slot `organization`.
     @discardableResult
     mutating func addMembership(user: Int, organization: Int, sorted: Bool = true) -> Int {
+        indexMemberships()
         if let existing = membership(user: user, organization: organization) { return existing }
         if (liveMemberships + 1) * 4 > slots.count * 3 { growSlots() }
         let key = IndexStorage.owner(user, organization)
-        let membership = rows.appendRow()
-        owners.append(key)
+        let membership = rows.appendRow(first: key)
         nextOfUser.append(userFirst[user])
         userFirst[user] = UInt32(membership)
         var index = home(key)
@@ -223,13 +295,13 @@ struct IndexStorage: Sendable {
             nextOfUser[previous] = nextOfUser[membership]
         }
         deleteSlot(of: membership)
-        owners[membership] = IndexStorage.deadOwner
+        rows[membership, ownerWord] = IndexStorage.deadOwner
         liveMemberships -= 1
     }
 
     /// Backward-shift deletion: later entries of the probe run move up, no tombstones.
     private mutating func deleteSlot(of membership: Int) {
-        var hole = home(owners[membership])
+        var hole = home(rows[membership, ownerWord])
         while slots[hole] != UInt32(membership + 1) { hole = (hole + 1) & slotMask }
         slots[hole] = 0
         var index = hole
@@ -237,7 +309,7 @@ struct IndexStorage: Sendable {
             index = (index + 1) & slotMask
             let slot = slots[index]
             if slot == 0 { return }
-            let wanted = home(owners[Int(slot - 1)])
+            let wanted = home(rows[Int(slot - 1), ownerWord])
             // The entry may move to the hole when its home is not inside (hole, index].
             let stays = hole <= index ? (wanted > hole && wanted <= index) : (wanted > hole || wanted <= index)
             if !stays {
@@ -252,8 +324,8 @@ struct IndexStorage: Sendable {
         let capacity = slots.count * 2
         slots = ChunkedArray(repeating: 0, count: capacity)
         slotMask = capacity - 1
-        for membership in 0..<owners.count where owners[membership] != IndexStorage.deadOwner {
-            var index = home(owners[membership])
+        for membership in 0..<rows.rowCount where rows[membership, ownerWord] != IndexStorage.deadOwner {
+            var index = home(rows[membership, ownerWord])
             while slots[index] != 0 { index = (index + 1) & slotMask }
             slots[index] = UInt32(membership + 1)
         }
@@ -266,7 +338,7 @@ struct IndexStorage: Sendable {
     }
 
     mutating func setRole(membership: Int, role: String, to value: Bool) {
-        guard let roleBit = policy.roleIndex[role] else { return }
+        guard let roleBit = policy.roleTable.find(role) else { return }
         rows.set(row: membership, word: roleWord, bit: roleBit, to: value)
         recomputeEffective(membership)
     }
@@ -281,6 +353,26 @@ struct IndexStorage: Sendable {
         guard let bit = policy.permissionTable.find(permission) else { return }
         rows.set(row: membership, word: directWord, bit: bit, to: value)
         recomputeEffective(membership)
+    }
+
+    /// The membership of a known user in a known organization, trying the live memberships
+    /// from `guess` on (up to four) before hashing: rows fed in (user, organization) order
+    /// find theirs without a random access into the tables.
+    func membership(_ user: String, _ organization: String, guess: Int) -> Int? {
+        var candidate = guess
+        var tried = 0
+        while candidate < rows.rowCount && tried < 4 {
+            let owner = rows[candidate, ownerWord]
+            if owner != IndexStorage.deadOwner {
+                let (userSlot, organizationSlot) = (Int(owner >> 32), Int(owner & 0xFFFF_FFFF))
+                if users.key(userSlot, is: user) && organizations.key(organizationSlot, is: organization) {
+                    return userKnown[userSlot] && organizationKnown[organizationSlot] ? candidate : nil
+                }
+                tried += 1
+            }
+            candidate += 1
+        }
+        return membership(user, organization)
     }
 
     /// The membership of a known user in a known organization.
@@ -314,10 +406,10 @@ struct IndexStorage: Sendable {
         let user = owner(of: membership).user
         // Capture only the parts the predicate reads, so that the member list being
         // changed is not shared with the closure (which would force a copy).
-        let owners = self.owners
+        let rows = self.rows
         let users = self.users
         return { other in
-            let otherUser = Int(owners[Int(other)] >> 32)
+            let otherUser = Int(rows[Int(other), 0] >> 32)
             return users.withKey(user) { users.compare(otherUser, $0) < 0 }
         }
     }
@@ -325,19 +417,34 @@ struct IndexStorage: Sendable {
     /// Builds every organization's member list at once, sorted by user id (full builds).
     mutating func sortMembers() {
         let rank = userRanks()
+        let rows = self.rows
+        /// The position of a membership's user in id order.
+        func position(_ membership: UInt32) -> UInt32 {
+            let user = UInt32(truncatingIfNeeded: rows[Int(membership), 0] >> 32)
+            return rank?[Int(user)] ?? user
+        }
         var lists = [[UInt32]](repeating: [], count: organizations.count)
-        for membership in 0..<owners.count where owners[membership] != IndexStorage.deadOwner {
+        for membership in 0..<rows.rowCount where rows[membership, ownerWord] != IndexStorage.deadOwner {
             let (_, organization) = owner(of: membership)
             lists[organization].append(UInt32(membership))
         }
         for organization in 0..<lists.count {
-            lists[organization].sort { rank[Int(owners[Int($0)] >> 32)] < rank[Int(owners[Int($1)] >> 32)] }
+            let isOrdered = { (a: UInt32, b: UInt32) in position(a) < position(b) }
+            // Rows fed in (user, organization) order arrive sorted already.
+            if !zip(lists[organization], lists[organization].dropFirst()).allSatisfy(isOrdered) {
+                lists[organization].sort(by: isOrdered)
+            }
             members[organization] = MemberList(sorted: lists[organization])
         }
     }
 
-    /// Each user's position in id order.
-    private func userRanks() -> [UInt32] {
+    /// Each user's position in id order, or nil when that is the user's slot (users were
+    /// interned in id order, as the store feeds them).
+    private func userRanks() -> [UInt32]? {
+        let inOrder = users.count < 2 || (1..<users.count).allSatisfy { user in
+            users.withKey(user) { users.compare(user - 1, $0) < 0 }
+        }
+        if inOrder { return nil }
         // Sort by the first 8 bytes (big-endian, so integer order is byte order), then by
         // the whole id only on ties. Identifiers hold no zero bytes, so padding is safe.
         var order: [(prefix: UInt64, user: UInt32)] = (0..<users.count).map { user in
@@ -359,7 +466,7 @@ struct IndexStorage: Sendable {
     var allocatedBytes: Int {
         var total = users.allocatedBytes + organizations.allocatedBytes
         total += userKnown.allocatedBytes + userFirst.allocatedBytes + organizationKnown.allocatedBytes
-        total += owners.allocatedBytes + nextOfUser.allocatedBytes + rows.allocatedBytes + slots.allocatedBytes
+        total += nextOfUser.allocatedBytes + rows.allocatedBytes + slots.allocatedBytes
         for organization in 0..<members.count { total += members[organization].allocatedBytes }
         return total
     }

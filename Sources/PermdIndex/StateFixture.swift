@@ -148,6 +148,10 @@ public struct StateFixture: StateReader, Sendable {
         }
     }
 
+    public func stateCounts() throws -> StateCounts? {
+        StateCounts(users: users.count, organizations: organizations.count, memberships: memberships.count)
+    }
+
     public func readState(into sink: inout some StateSink) throws -> UInt64 {
         feed(into: &sink)
         return revision

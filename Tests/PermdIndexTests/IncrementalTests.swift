@@ -116,3 +116,45 @@ func incrementalEqualsFullBuild(seed: UInt64) throws {
     #expect(next.revision == 6)
     #expect(next.explain(user: "alice", organization: "org_a", permission: "delete:org") == .allow([.direct]))
 }
+
+/// Feeds a fixture's rows in a shuffled order, each membership and grant twice, and
+/// announces wrong counts: a full build must not depend on the order, uniqueness or counts
+/// the store happens to give.
+private struct ShuffledReader: StateReader {
+    let state: StateFixture
+    let seed: UInt64
+
+    func stateCounts() throws -> StateCounts? { StateCounts(users: 1, organizations: 0, memberships: 3) }
+
+    func readState(into sink: inout some StateSink) throws -> UInt64 {
+        var generator = SeededGenerator(state: seed)
+        for code in state.organizations.shuffled(using: &generator) { sink.organization(code) }
+        for id in state.users.shuffled(using: &generator) { sink.user(id) }
+        let memberships = (state.memberships + state.memberships).shuffled(using: &generator)
+        for membership in memberships { sink.membership(user: membership.user, organization: membership.organization) }
+        for membership in memberships {
+            for role in membership.roles {
+                sink.roleAssignment(user: membership.user, organization: membership.organization, role: role)
+            }
+            for permission in membership.permissions {
+                sink.directGrant(user: membership.user, organization: membership.organization, permission: permission)
+            }
+        }
+        return state.revision
+    }
+
+    func changes(after revision: UInt64) throws -> [ChangeRecord]? { nil }
+}
+
+@Test(arguments: [1, 2, 3] as [UInt64])
+func fullBuildIgnoresRowOrderAndDuplicates(seed: UInt64) throws {
+    var generator = SeededGenerator(state: seed)
+    var state = StateFixture(organizations: ["org_default"])
+    for revision in 1...300 { state.apply(ChangeRecord(revision: UInt64(revision), change: randomChange(&generator))) }
+    let expected = everyAnswer(IndexSnapshot.build(policy: testPolicy, state: state, revision: 1),
+                               users: userIDs, organizations: organizationCodes, permissions: permissionKeys)
+    let shuffled = try IndexSnapshot.build(policy: testPolicy, reader: ShuffledReader(state: state, seed: seed))
+    let answers = everyAnswer(shuffled, users: userIDs, organizations: organizationCodes, permissions: permissionKeys)
+    #expect(answers == expected)
+    #expect(shuffled.statistics.memberships == state.memberships.count)
+}

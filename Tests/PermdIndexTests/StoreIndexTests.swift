@@ -22,6 +22,9 @@ import Testing
         .addUser(NewUser(id: "alice", organizations: ["org_a"], roles: ["billing-admin"])),
         .addUser(NewUser(id: "bob")),
     ])
+    // alice in org_a, bob in the default organization (which the store creates, as the
+    // policies declare it).
+    #expect(try store.stateCounts() == StateCounts(users: 2, organizations: 2, memberships: 2))
     let first = try IndexSnapshot.build(policy: testPolicy, reader: store)
     #expect(first.revision == (try store.currentRevision()))
     #expect(first.explain(user: "alice", organization: "org_a", permission: "refund:payments")

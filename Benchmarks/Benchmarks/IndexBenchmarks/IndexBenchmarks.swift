@@ -30,10 +30,12 @@ enum IndexDataset {
     static func user(_ number: Int) -> String { "user-" + pad(number, 7) }
     static func organization(_ number: Int) -> String { "org-" + pad(number, 4) }
 
-    /// The two organizations of user `number` (distinct).
+    /// The two organizations of user `number` (distinct, in code order, as the store
+    /// feeds a user's memberships).
     static func organizations(ofUser number: Int) -> (Int, Int) {
         let first = number % organizationCount
-        return (first, (first + 1 + (number / organizationCount) % (organizationCount - 1)) % organizationCount)
+        let second = (first + 1 + (number / organizationCount) % (organizationCount - 1)) % organizationCount
+        return (min(first, second), max(first, second))
     }
 
     static func pad(_ number: Int, _ width: Int) -> String {
@@ -68,6 +70,10 @@ enum IndexDataset {
         }
 
         func changes(after revision: UInt64) throws -> [ChangeRecord]? { nil }
+
+        func stateCounts() throws -> StateCounts? {
+            StateCounts(users: userCount, organizations: organizationCount, memberships: 2 * userCount)
+        }
     }
 
     static let snapshot: IndexSnapshot = try! IndexSnapshot.build(policy: policy, reader: Reader())
@@ -84,6 +90,60 @@ enum IndexDataset {
             return (Array(id.utf8), Array(code.utf8), Array(permission.utf8))
         }
     }()
+
+    /// A request for user `number`: 1 in 8 to an organization it is not a member of,
+    /// 1 in 16 for a user that does not exist.
+    static func request(index: Int, user number: Int, generator: inout SplitMix) -> (String, String, String) {
+        let (first, second) = organizations(ofUser: number)
+        let code = index % 8 == 7 ? organization((first + 500) % organizationCount)
+            : organization(index % 2 == 0 ? first : second)
+        let id = index % 16 == 15 ? "nobody-\(index)" : user(number)
+        return (id, code, permissionKeys[Int(generator.next() % UInt64(permissionCount))])
+    }
+
+    /// 262,144 requests over users drawn uniformly from all 1M (every request misses the
+    /// CPU caches).
+    static let uniformRequests: RequestBuffer = {
+        var generator = SplitMix(state: 13)
+        return RequestBuffer((0..<(1 << 18)).map { index in
+            request(index: index, user: Int(generator.next() % UInt64(userCount)), generator: &generator)
+        })
+    }()
+
+    /// 262,144 requests of which 9 in 10 go to a hot set of 10,000 users (1 %), the rest
+    /// uniformly to all users: a service whose active users are a small part of its
+    /// directory.
+    static let hotSetRequests: RequestBuffer = {
+        var generator = SplitMix(state: 17)
+        return RequestBuffer((0..<(1 << 18)).map { index in
+            let hot = generator.next() % 10 != 0
+            let number = hot ? Int(generator.next() % 10_000) * (userCount / 10_000) : Int(generator.next() % UInt64(userCount))
+            return request(index: index, user: number, generator: &generator)
+        })
+    }()
+}
+
+/// CHECK requests as fixed 64-byte records in one flat buffer (lengths, then the user id,
+/// organization code and permission key), so that reading a request costs the benchmark
+/// no pointer chasing of its own.
+struct RequestBuffer: Sendable {
+    static let recordBytes = 64
+    let bytes: [UInt8]
+    var count: Int { bytes.count / RequestBuffer.recordBytes }
+
+    init(_ requests: [(String, String, String)]) {
+        var bytes = [UInt8](repeating: 0, count: requests.count * RequestBuffer.recordBytes)
+        for (index, (user, organization, permission)) in requests.enumerated() {
+            let base = index * RequestBuffer.recordBytes
+            for (field, (start, text)) in [(4, user), (28, organization), (40, permission)].enumerated() {
+                let utf8 = Array(text.utf8)
+                precondition(utf8.count <= [24, 12, 24][field])
+                bytes[base + field] = UInt8(utf8.count)
+                bytes.replaceSubrange(base + start..<base + start + utf8.count, with: utf8)
+            }
+        }
+        self.bytes = bytes
+    }
 }
 
 /// A small deterministic generator, so that the dataset is the same on every run.
@@ -134,6 +194,27 @@ let benchmarks: @Sendable () -> Void = {
 
     // The same CHECK over 64 requests, whose data stays in the CPU caches.
     checkBenchmark("CHECK by bytes, cache-resident (64 requests)", requests: 64)
+    checkBenchmark("CHECK by bytes, uniformly random users (2M memberships)", requests: IndexDataset.uniformRequests)
+    checkBenchmark("CHECK by bytes, hot set: 90 % of requests to 1 % of users", requests: IndexDataset.hotSetRequests)
+
+    // Hashing and finding a permission key (17 bytes) in the 200-key table: the cost of
+    // the byte hash itself, with everything in cache.
+    Benchmark(
+        "Permission key lookup (byte hash + probe, 17 bytes)",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo,
+                             maxDuration: .seconds(5), maxIterations: 2_000)
+    ) { benchmark in
+        let snapshot = IndexDataset.snapshot
+        let keys = IndexDataset.permissionKeys.map { Array($0.utf8) }
+        var next = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            keys[next].withUnsafeBytes { blackHole(snapshot.permissionSlot($0)) }
+            next = next == 127 ? 0 : next + 1
+        }
+    } setup: {
+        _ = IndexDataset.snapshot
+    }
 
     // The index's own bytes per membership (chunk capacities included, ids included).
     Benchmark(
@@ -198,5 +279,35 @@ func checkBenchmark(_ name: String, requests: Int) {
     } setup: {
         _ = IndexDataset.snapshot
         _ = IndexDataset.queries
+    }
+}
+
+/// A CHECK per iteration step over the flat request buffer, in order.
+func checkBenchmark(_ name: String, requests: @autoclosure @escaping @Sendable () -> RequestBuffer) {
+    Benchmark(
+        name,
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
+                             maxDuration: .seconds(10), maxIterations: 2_000)
+    ) { benchmark in
+        let snapshot = IndexDataset.snapshot
+        let buffer = requests()
+        let mask = buffer.count - 1
+        buffer.bytes.withUnsafeBytes { bytes in
+            let base = bytes.baseAddress!
+            var next = 0
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let record = base + next &* RequestBuffer.recordBytes
+                next = (next &+ 1) & mask
+                let allowed = snapshot.check(
+                    user: UnsafeRawBufferPointer(start: record + 4, count: Int(record.load(as: UInt8.self))),
+                    organization: UnsafeRawBufferPointer(start: record + 28, count: Int(record.load(fromByteOffset: 1, as: UInt8.self))),
+                    permission: UnsafeRawBufferPointer(start: record + 40, count: Int(record.load(fromByteOffset: 2, as: UInt8.self))))
+                blackHole(allowed)
+            }
+        }
+    } setup: {
+        _ = IndexDataset.snapshot
+        _ = requests()
     }
 }
