@@ -128,6 +128,27 @@ final class SQLiteStatement {
         }
     }
 
+    /// Binds `text` to the 1-based parameter `index`, without building an array of values
+    /// (the hot loops of an import bind millions of them).
+    func bind(_ text: String, at index: Int32) throws(StoreError) {
+        let code = sqlite3_bind_text(raw, index, text, -1, CSQLite_transient())
+        if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
+    }
+
+    /// Runs the bound statement to its end and resets it (keeping it prepared);
+    /// true when it changed a row (an `INSERT OR IGNORE` that found the row answers false).
+    func runChangingRow() throws(StoreError) -> Bool {
+        defer { sqlite3_reset(raw) }
+        while try step() {}
+        return connection.changes > 0
+    }
+
+    /// Whether the bound query returns a row; resets it (keeping it prepared).
+    func hasRow() throws(StoreError) -> Bool {
+        defer { sqlite3_reset(raw) }
+        return try step()
+    }
+
     /// Advances to the next row; false when done.
     func step() throws(StoreError) -> Bool {
         let code = sqlite3_step(raw)

@@ -72,11 +72,11 @@ extension SQLiteStore {
     }
 
     /// Inserts a user row; refuses an email that another user holds.
-    func insertUser(id: String, profile: UserProfile, emailVerified: Bool?, phoneVerified: Bool?) throws {
+    func insertUser(id: String, profile: UserProfile, emailVerified: Bool?, phoneVerified: Bool?,
+                    at now: Int64 = currentMilliseconds()) throws {
         if let email = profile.email, let owner = try userID(byEmail: email) {
             throw WriteError(code: .conflict, message: "email \"\(email)\" belongs to user \"\(owner)\"")
         }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
         try connection.run(
             """
             INSERT INTO users (id, email, email_lower, username, phone, first_name, last_name, picture,
@@ -120,7 +120,7 @@ extension SQLiteStore {
             .optional(merged.email), .optional(merged.email?.lowercased()), .optional(merged.username),
             .optional(merged.phone), .optional(merged.firstName), .optional(merged.lastName),
             .optional(merged.picture), .optional(mergedEmailVerified), .optional(mergedPhoneVerified),
-            .integer(Int64(Date().timeIntervalSince1970 * 1000)), .text(id))
+            .integer(currentMilliseconds()), .text(id))
         return true
     }
 
@@ -415,6 +415,11 @@ extension UserProfile {
                     phone: other.phone ?? phone, firstName: other.firstName ?? firstName,
                     lastName: other.lastName ?? lastName, picture: other.picture ?? picture)
     }
+}
+
+/// The time now in Unix milliseconds, as the schema stores times.
+func currentMilliseconds() -> Int64 {
+    Int64(Date().timeIntervalSince1970 * 1000)
 }
 
 extension String {
