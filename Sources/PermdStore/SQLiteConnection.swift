@@ -7,6 +7,8 @@ final class SQLiteConnection {
     private var statements: [String: SQLiteStatement] = [:]
     /// How long a write waits for another process's lock before giving up.
     static let busyTimeoutMilliseconds: Int32 = 5000
+    /// `SQLITE_CONSTRAINT_UNIQUE`, an extended result code Swift does not import from the header.
+    static let uniqueConstraintFailed: Int32 = SQLITE_CONSTRAINT | (8 << 8)
 
     /// Opens (creating when missing) the database file at `path`.
     init(path: String) throws(StoreError) {
@@ -141,12 +143,6 @@ final class SQLiteStatement {
         defer { sqlite3_reset(raw) }
         while try step() {}
         return connection.changes > 0
-    }
-
-    /// Whether the bound query returns a row; resets it (keeping it prepared).
-    func hasRow() throws(StoreError) -> Bool {
-        defer { sqlite3_reset(raw) }
-        return try step()
     }
 
     /// Advances to the next row; false when done.

@@ -110,33 +110,42 @@ extension SQLiteStore {
             for permission in membership.permissions { try requirePermission(permission) }
         }
 
-        let existing: String? = if let id = record.id {
-            try batch.userExists(id) ? id : nil
-        } else if let email = record.profile.email {
-            try userID(byEmail: email)
-        } else {
-            nil
-        }
-        if let user = existing {
-            var changed = try updateProfile(of: user, with: record.profile, emailVerified: record.emailVerified,
-                                            phoneVerified: record.phoneVerified)
-            for identity in record.identities {
-                changed = try insertIdentity(identity, user: user) || changed
+        let user: String
+        if let id = record.id {
+            // An insert that finds the id taken changes nothing: the record updates that user.
+            if try insertUser(id: id, profile: record.profile, emailVerified: record.emailVerified,
+                              phoneVerified: record.phoneVerified, at: batch.now) {
+                try addToNewUser(record, id: id, batch)
+                return true
             }
-            if changed { pendingChanges.append(.profileUpdated(user: user)) }
-            for membership in record.memberships { try merge(membership, user: user, batch) }
-            return false
+            user = id
+        } else if let email = record.profile.email, let owner = try userID(byEmail: email) {
+            user = owner
+        } else {
+            let id = try generateUserID()
+            try insertUser(id: id, profile: record.profile, emailVerified: record.emailVerified,
+                           phoneVerified: record.phoneVerified, at: batch.now)
+            try addToNewUser(record, id: id, batch)
+            return true
         }
+        var changed = try updateProfile(of: user, with: record.profile, emailVerified: record.emailVerified,
+                                        phoneVerified: record.phoneVerified)
+        for identity in record.identities {
+            changed = try insertIdentity(identity, user: user) || changed
+        }
+        if changed { pendingChanges.append(.profileUpdated(user: user)) }
+        for membership in record.memberships { try merge(membership, user: user, batch) }
+        return false
+    }
 
-        let id = try record.id ?? generateUserID()
-        try insertUser(id: id, profile: record.profile, emailVerified: record.emailVerified,
-                       phoneVerified: record.phoneVerified, at: batch.now)
+    /// The identities and memberships of a user the record created; without memberships,
+    /// the default organization with the default roles.
+    private func addToNewUser(_ record: UserRecord, id: String, _ batch: ImportBatch) throws {
         for identity in record.identities { _ = try insertIdentity(identity, user: id) }
         if record.memberships.isEmpty {
             try merge(MembershipRecord(organization: policy.settings.defaultOrganization, roles: nil), user: id, batch)
         }
         for membership in record.memberships { try merge(membership, user: id, batch) }
-        return true
     }
 
     /// Adds the membership (default roles when it is new and gives none) and its grants.
@@ -165,7 +174,6 @@ private struct ImportBatch {
     let organizations: Set<String>
     let defaultRoles: [String]
     let now = currentMilliseconds()
-    let findUser: SQLiteStatement
     let insertMembership: TextStatement
     let insertRole: TextStatement
     let insertGrant: TextStatement
@@ -174,17 +182,11 @@ private struct ImportBatch {
         organizations = Set(try store.organizations().map(\.code))
         defaultRoles = store.policy.defaultRoles
         let connection = store.connection
-        findUser = try connection.statement("SELECT 1 FROM users WHERE id = ?")
         insertMembership = TextStatement(try connection.statement("INSERT OR IGNORE INTO memberships (user, org) VALUES (?, ?)"))
         insertRole = TextStatement(try connection.statement(
             "INSERT OR IGNORE INTO role_assignments (user, org, role) VALUES (?, ?, ?)"))
         insertGrant = TextStatement(try connection.statement(
             "INSERT OR IGNORE INTO direct_grants (user, org, permission) VALUES (?, ?, ?)"))
-    }
-
-    func userExists(_ id: String) throws(StoreError) -> Bool {
-        try findUser.bind(id, at: 1)
-        return try findUser.hasRow()
     }
 }
 
