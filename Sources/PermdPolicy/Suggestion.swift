@@ -5,7 +5,7 @@ import PermdJSON
 /// The work is bounded: candidates whose length alone rules them out are skipped, the
 /// distance computation stops as soon as it exceeds the bound, and only close names
 /// (a quarter of the name's length, at most three edits) are suggested.
-enum Suggestion {
+public enum Suggestion {
     /// The largest edit distance suggested for a name of `length` bytes.
     static func maxDistance(forLength length: Int) -> Int {
         min(3, max(1, length / 4))
@@ -13,7 +13,7 @@ enum Suggestion {
 
     /// The closest candidate to `name` within the bound, ties broken by the smaller
     /// candidate; nil when none is close enough.
-    static func closest(to name: String, among candidates: some Sequence<String>) -> String? {
+    public static func closest(to name: String, among candidates: some Sequence<String>) -> String? {
         let target = Array(name.utf8)
         let bound = maxDistance(forLength: target.count)
         var best: (distance: Int, candidate: String)?

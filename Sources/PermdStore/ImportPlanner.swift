@@ -279,38 +279,11 @@ public struct ImportPlanner {
         let cacheKey = kind + " " + key
         if let message = state.unknownKeys[cacheKey] { return message }
         var message = "unknown \(kind) \(quoted(key))"
-        if let suggestion = Self.closest(to: key, among: keys) {
+        if let suggestion = Suggestion.closest(to: key, among: keys) {
             message += " (did you mean \(quoted(suggestion))?)"
         }
         state.unknownKeys[cacheKey] = message
         return message
-    }
-
-    /// The key nearest to `key` by edit distance, when it is near enough to be a typo.
-    static func closest(to key: String, among keys: [String]) -> String? {
-        let target = Array(key.utf8)
-        var best: (key: String, distance: Int)?
-        for candidate in keys {
-            let distance = editDistance(target, Array(candidate.utf8))
-            if distance <= max(1, min(3, target.count / 3)), distance < best?.distance ?? .max {
-                best = (candidate, distance)
-            }
-        }
-        return best?.key
-    }
-
-    private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        if a.isEmpty { return b.count }
-        var previous = Array(0...b.count)
-        var current = previous
-        for i in 1...a.count {
-            current[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
     }
 
     /// Why `email` is not a plausible address (`local@domain.tld`), or nil.

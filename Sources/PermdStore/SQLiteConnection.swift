@@ -7,6 +7,8 @@ final class SQLiteConnection {
     private var statements: [String: SQLiteStatement] = [:]
     /// How long a write waits for another process's lock before giving up.
     static let busyTimeoutMilliseconds: Int32 = 5000
+    /// `SQLITE_CONSTRAINT_UNIQUE`, an extended result code Swift does not import from the header.
+    static let uniqueConstraintFailed: Int32 = SQLITE_CONSTRAINT | (8 << 8)
 
     /// Opens (creating when missing) the database file at `path`.
     init(path: String) throws(StoreError) {
@@ -126,6 +128,21 @@ final class SQLiteStatement {
             }
             if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
         }
+    }
+
+    /// Binds `text` to the 1-based parameter `index`, without building an array of values
+    /// (the hot loops of an import bind millions of them).
+    func bind(_ text: String, at index: Int32) throws(StoreError) {
+        let code = sqlite3_bind_text(raw, index, text, -1, CSQLite_transient())
+        if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
+    }
+
+    /// Runs the bound statement to its end and resets it (keeping it prepared);
+    /// true when it changed a row (an `INSERT OR IGNORE` that found the row answers false).
+    func runChangingRow() throws(StoreError) -> Bool {
+        defer { sqlite3_reset(raw) }
+        while try step() {}
+        return connection.changes > 0
     }
 
     /// Advances to the next row; false when done.

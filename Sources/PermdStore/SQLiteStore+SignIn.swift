@@ -47,6 +47,6 @@ extension SQLiteStore {
     /// Records the sign-in time; bookkeeping that does not by itself make a new revision.
     private func markSignedIn(_ user: String) throws {
         try connection.run("UPDATE users SET last_signed_in_at = ? WHERE id = ?",
-                           .integer(Int64(Date().timeIntervalSince1970 * 1000)), .text(user))
+                           .integer(currentMilliseconds()), .text(user))
     }
 }

@@ -71,23 +71,32 @@ extension SQLiteStore {
         pendingChanges.append(.userRemoved(user: id))
     }
 
-    /// Inserts a user row; refuses an email that another user holds.
-    func insertUser(id: String, profile: UserProfile, emailVerified: Bool?, phoneVerified: Bool?) throws {
-        if let email = profile.email, let owner = try userID(byEmail: email) {
+    /// Inserts a user row unless a user with `id` exists (then it changes nothing and answers
+    /// false); refuses an email that another user holds. The unique index on the lowercased
+    /// email finds that conflict, so a new user costs no look-up before its insert.
+    @discardableResult
+    func insertUser(id: String, profile: UserProfile, emailVerified: Bool?, phoneVerified: Bool?,
+                    at now: Int64 = currentMilliseconds()) throws -> Bool {
+        do {
+            try connection.run(
+                """
+                INSERT INTO users (id, email, email_lower, username, phone, first_name, last_name, picture,
+                                   email_verified, phone_verified, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                """,
+                .text(id), .optional(profile.email), .optional(profile.email?.lowercased()),
+                .optional(profile.username), .optional(profile.phone), .optional(profile.firstName),
+                .optional(profile.lastName), .optional(profile.picture), .optional(emailVerified),
+                .optional(phoneVerified), .integer(now), .integer(now))
+        } catch {
+            // The unique index on email_lower refused the row: name the user who holds the email.
+            guard error.kind == .sqlite(code: SQLiteConnection.uniqueConstraintFailed), let email = profile.email,
+                  let owner = try userID(byEmail: email) else { throw error }
             throw WriteError(code: .conflict, message: "email \"\(email)\" belongs to user \"\(owner)\"")
         }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        try connection.run(
-            """
-            INSERT INTO users (id, email, email_lower, username, phone, first_name, last_name, picture,
-                               email_verified, phone_verified, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            .text(id), .optional(profile.email), .optional(profile.email?.lowercased()),
-            .optional(profile.username), .optional(profile.phone), .optional(profile.firstName),
-            .optional(profile.lastName), .optional(profile.picture), .optional(emailVerified),
-            .optional(phoneVerified), .integer(now), .integer(now))
+        guard connection.changes > 0 else { return false }
         pendingChanges.append(.userAdded(user: id))
+        return true
     }
 
     /// Overwrites the profile fields given (non-nil) when they differ; true when anything changed.
@@ -120,7 +129,7 @@ extension SQLiteStore {
             .optional(merged.email), .optional(merged.email?.lowercased()), .optional(merged.username),
             .optional(merged.phone), .optional(merged.firstName), .optional(merged.lastName),
             .optional(merged.picture), .optional(mergedEmailVerified), .optional(mergedPhoneVerified),
-            .integer(Int64(Date().timeIntervalSince1970 * 1000)), .text(id))
+            .integer(currentMilliseconds()), .text(id))
         return true
     }
 
@@ -415,6 +424,11 @@ extension UserProfile {
                     phone: other.phone ?? phone, firstName: other.firstName ?? firstName,
                     lastName: other.lastName ?? lastName, picture: other.picture ?? picture)
     }
+}
+
+/// The time now in Unix milliseconds, as the schema stores times.
+func currentMilliseconds() -> Int64 {
+    Int64(Date().timeIntervalSince1970 * 1000)
 }
 
 extension String {

@@ -76,4 +76,53 @@ import Testing
         #expect(try db.store.changes(after: summary.revision) == [])
         #expect(try db.store.userIDs(inOrganization: "org_default").count == 4000)
     }
+
+    /// Existing user "ann" with an email and an identity, for the store-side refusal tests.
+    static func storeWithAnn() throws -> StoreFixture {
+        let db = try StoreFixture()
+        _ = try db.store.applyImport([UserRecord(id: "ann", profile: UserProfile(email: "ann@acme.io"),
+                                                 identities: [Identity(provider: "auth0", providerUserID: "a1")])],
+                                     dryRun: false)
+        return db
+    }
+
+    @Test func recordsApplyInOrderSoALaterRecordMayTakeAnEmailAnEarlierOneGaveUp() throws {
+        let db = try Self.storeWithAnn()
+        let records = [
+            UserRecord(id: "ann", profile: UserProfile(email: "ann2@acme.io"), line: 2),
+            UserRecord(id: "fay", profile: UserProfile(email: "ANN@acme.io"),
+                       memberships: [MembershipRecord(organization: "org_acme", roles: ["viewer", "viewer"]),
+                                     MembershipRecord(organization: "org_acme", roles: ["billing-admin"])], line: 3),
+        ]
+        let summary = try db.store.applyImport(records, dryRun: false)
+        #expect(summary.usersUpdated == 1 && summary.usersCreated == 1)
+        #expect(summary.membershipsAdded == 1 && summary.rolesAdded == 2)
+        #expect(try db.store.user("fay")?.profile.email == "ANN@acme.io")
+        #expect(try db.store.user("fay")?.memberships == [
+            MembershipRecord(organization: "org_acme", roles: ["billing-admin", "viewer"], permissions: [])])
+    }
+
+    @Test func everyStoreSideRefusalIsListedAndNothingIsWritten() throws {
+        let db = try Self.storeWithAnn()
+        let revision = try db.store.currentRevision()
+        let records = [
+            UserRecord(id: "carol", profile: UserProfile(email: "Ann@acme.io"), line: 2),
+            UserRecord(id: "dan", line: 3),
+            UserRecord(id: "erin", identities: [Identity(provider: "auth0", providerUserID: "a1")], line: 4),
+            UserRecord(id: "ann", profile: UserProfile(email: "ann2@acme.io"), line: 5),
+            UserRecord(id: "fay", profile: UserProfile(email: "ann@acme.io"), line: 6),
+        ]
+        do {
+            _ = try db.store.applyImport(records, dryRun: false)
+            Issue.record("an email and an identity of another user were imported")
+        } catch {
+            guard case .importRefused(let refusals) = error.kind else { throw error }
+            #expect(refusals.map(\.line) == [2, 4])
+            #expect(refusals.map(\.error.message) == ["email \"Ann@acme.io\" belongs to user \"ann\"",
+                                                       "identity auth0 \"a1\" belongs to user \"ann\""])
+        }
+        #expect(try db.store.userIDs(inOrganization: nil) == ["ann"])
+        #expect(try db.store.user("ann")?.profile.email == "ann@acme.io")
+        #expect(try db.store.currentRevision() == revision)
+    }
 }

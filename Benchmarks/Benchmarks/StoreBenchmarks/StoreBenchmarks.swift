@@ -46,4 +46,6 @@ let benchmarks: @Sendable () -> Void = {
     } teardown: {
         try? FileManager.default.removeItem(atPath: GrantFixture.directory)
     }
+
+    registerImportBenchmarks()
 }
