@@ -24,5 +24,7 @@ let package = Package(
                                             .product(name: "PermdPolicy", package: "permd")]),
         benchmarkTarget("IndexBenchmarks", [.product(name: "PermdIndex", package: "permd"),
                                             .product(name: "PermdPolicy", package: "permd")]),
+        // A load generator for a running `permd serve` (plain sockets, no benchmark plugin).
+        .executableTarget(name: "LoadClient", path: "LoadClient"),
     ]
 )

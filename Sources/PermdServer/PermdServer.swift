@@ -144,6 +144,9 @@ public final class PermdServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // The kernel's send buffer would otherwise grow to tcp_wmem's maximum (MiBs)
+            // for a client that does not read; this bounds what one connection holds.
+            .childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(shared.configuration.outboundHighWatermark))
             .childChannelOption(.writeBufferWaterMark,
                                 value: .init(low: shared.configuration.outboundHighWatermark / 2,
                                              high: shared.configuration.outboundHighWatermark))

@@ -20,7 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var queryToken: String?
     /// The event loop threads (one per core by default).
     public var threads = System.coreCount
-    /// Outbound bytes queued for a connection before the server stops reading it.
+    /// Outbound bytes queued for a connection before the server stops reading it; also
+    /// the size asked for the connection's kernel send buffer.
     public var outboundHighWatermark = 256 * 1024
 
     /// A configuration with the defaults of SPEC §7.

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The built `permd` binary: PERMD_BIN, or beside the test bundle in the build folder.
 private func permdBinary() throws -> URL {
     if let path = ProcessInfo.processInfo.environment["PERMD_BIN"] { return URL(fileURLWithPath: path) }
@@ -16,9 +20,10 @@ private func permdBinary() throws -> URL {
     throw ClientError(description: "cannot find the permd binary; set PERMD_BIN")
 }
 
-/// Starts `permd serve` on a free port; returns the process and the port.
-private func startServe(in directory: URL) async throws -> (Process, Int) {
+/// A free TCP port on 127.0.0.1 (bound, read back, released).
+private func freePort() -> Int {
     let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(probe) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -26,52 +31,300 @@ private func startServe(in directory: URL) async throws -> (Process, Int) {
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length); return getsockname(probe, $0, &length) }
     }
-    let port = Int(UInt16(bigEndian: address.sin_port))
-    close(probe)
-    let process = Process()
-    process.executableURL = try permdBinary()
-    process.arguments = ["serve", "--policies", directory.appendingPathComponent("policies").path,
-                         "--db", directory.appendingPathComponent("permd.db").path,
-                         "--listen", "127.0.0.1:\(port)", "--admin-token-file", directory.appendingPathComponent("token").path]
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    for _ in 0..<100 {
-        if let client = try? LineClient(port: port), (try? client.request("PING")) == "PONG" { return (process, port) }
-        try await Task.sleep(for: .milliseconds(50))
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A folder with the test policies, a database path and an admin token file (`tok3n`).
+private final class ServeFolder {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("permd-proc-\(UUID().uuidString)")
+    var policies: URL { url.appendingPathComponent("policies") }
+
+    init() throws {
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        try writePolicy(TestServer.policyJSON)
+        try "  tok3n\n".write(to: url.appendingPathComponent("token"), atomically: true, encoding: .utf8)
     }
-    process.terminate()
-    throw ClientError(description: "permd serve did not start")
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func writePolicy(_ json: String, file: String = "policy.json") throws {
+        try json.write(to: policies.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    }
+}
+
+/// `permd serve` as a subprocess on a free port, its standard error kept for the test.
+private final class ServeProcess: @unchecked Sendable {
+    let process = Process()
+    let port = freePort()
+    private let log = LogBuffer()
+    private let errors = Pipe()
+
+    /// Standard error as it arrives (not held by the process object, so no cycle).
+    private final class LogBuffer: @unchecked Sendable {
+        private let lock = NSLock()
+        private var text = ""
+        func append(_ more: String) { lock.withLock { text += more } }
+        var value: String { lock.withLock { text } }
+    }
+
+    init(folder: ServeFolder) async throws {
+        process.executableURL = try permdBinary()
+        process.arguments = ["serve", "--policies", folder.policies.path,
+                             "--db", folder.url.appendingPathComponent("permd.db").path,
+                             "--listen", "127.0.0.1:\(port)",
+                             "--admin-token-file", folder.url.appendingPathComponent("token").path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        errors.fileHandleForReading.readabilityHandler = { [log] handle in
+            log.append(String(decoding: handle.availableData, as: UTF8.self))
+        }
+        try process.run()
+        for _ in 0..<100 {
+            if let client = try? LineClient(port: port), (try? client.request("PING")) == "PONG" { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        stop()
+        throw ClientError(description: "permd serve did not start:\n\(logText)")
+    }
+
+    deinit { stop() }
+
+    var pid: Int32 { process.processIdentifier }
+    var logText: String { log.value }
+
+    func client() throws -> LineClient { try LineClient(port: port) }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    /// Waits until standard error holds `text` `count` times (up to 5 s).
+    func waitForLog(_ text: String, count: Int = 1) async throws {
+        for _ in 0..<250 {
+            if logText.components(separatedBy: text).count - 1 >= count { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ClientError(description: "no \"\(text)\" (×\(count)) in the server log:\n\(logText)")
+    }
+
+    /// The resident memory of the process in KiB (VmRSS).
+    func residentKiB() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Int(line.split(separator: " ")[1]) else {
+            throw ClientError(description: "no VmRSS in /proc/\(pid)/status")
+        }
+        return kib
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        errors.fileHandleForReading.readabilityHandler = nil
+    }
 }
 
 @Suite(.serialized) struct ProcessTests {
-    @Test func acknowledgedWritesSurviveSIGKILLAndSIGTERMExitsZero() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("permd-proc-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let policies = directory.appendingPathComponent("policies")
-        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
-        try TestServer.policyJSON.write(to: policies.appendingPathComponent("policy.json"), atomically: true, encoding: .utf8)
-        try "  tok3n\n".write(to: directory.appendingPathComponent("token"), atomically: true, encoding: .utf8)
-
-        let (first, port) = try await startServe(in: directory)
-        let client = try LineClient(port: port)
+    @Test func acknowledgedWritesSurviveSIGKILL() async throws {
+        let folder = try ServeFolder()
+        let first = try await ServeProcess(folder: folder)
+        let client = try first.client()
         #expect(try client.request("AUTH tok3n") == "OK")
         let users = (0..<50).map { "u\($0)" }
         try client.send(users.map { "USER.ADD {\"id\": \"\($0)\"}\n" }.joined())
         let replies = try client.readLines(users.count)
         #expect(replies.allSatisfy { $0.hasPrefix("OK ") })
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        first.signal(SIGKILL)
+        first.process.waitUntilExit()
 
-        let (second, secondPort) = try await startServe(in: directory)
-        let check = try LineClient(port: secondPort)
+        let second = try await ServeProcess(folder: folder)
+        let check = try second.client()
         for user in users {
             #expect(try check.request("CHECK \(user) org_default read:invoices") == "ALLOW")
         }
-        try check.send("PING\n")
-        second.terminate()  // SIGTERM
-        #expect(try check.readLine() == "PONG")
-        second.waitUntilExit()
-        #expect(second.terminationStatus == 0)
-        #expect(second.terminationReason == .exit)
+    }
+
+    @Test func sigtermAnswersWhatWasReceivedThenExitsZero() async throws {
+        let folder = try ServeFolder()
+        let serve = try await ServeProcess(folder: folder)
+        // A connection's first read takes up to 2 KiB, so a smaller batch sent at once is
+        // read whole; PONG is sent as soon as it is read, before the writes are committed.
+        let users = (0..<8).map { "t\($0)" }
+        let batch = "PING\nAUTH tok3n\n" + users.map { "USER.ADD {\"id\": \"\($0)\"}\n" }.joined()
+            + "CHECK t7 org_default read:invoices\nMEMBER.ADD t0 org_acme admin\nCHECK t0 org_acme write:invoices\nPING\n"
+        #expect(batch.utf8.count < 2048)
+        let client = try serve.client()
+        try client.send(batch)
+        #expect(try client.readLine() == "PONG")
+        serve.signal(SIGTERM)
+        let replies = try client.readLines(users.count + 5)
+        #expect(replies[0] == "OK")
+        #expect(replies[1...users.count].allSatisfy { $0.hasPrefix("OK t") })
+        #expect(Array(replies[(users.count + 1)...]) == ["ALLOW", replies[users.count + 2], "ALLOW", "PONG"])
+        #expect(replies[users.count + 2].hasPrefix("OK "))
+        #expect(try client.readLine() == nil)
+        serve.process.waitUntilExit()
+        #expect(serve.process.terminationReason == .exit)
+        #expect(serve.process.terminationStatus == 0)
+
+        let again = try await ServeProcess(folder: folder)
+        let check = try again.client()
+        for user in users {
+            #expect(try check.request("CHECK \(user) org_default read:invoices") == "ALLOW")
+        }
+        #expect(try check.request("CHECK t0 org_acme write:invoices") == "ALLOW")
+    }
+
+    @Test func sighupReloadsAndKeepsTheOldPoliciesWhenTheNewAreInvalid() async throws {
+        let folder = try ServeFolder()
+        let serve = try await ServeProcess(folder: folder)
+        let client = try serve.client()
+        #expect(try client.request("AUTH tok3n") == "OK")
+        #expect(try client.request(#"USER.ADD {"id": "ana"}"#).hasPrefix("OK ana "))
+        #expect(try client.request("CHECK ana org_default write:invoices") == "DENY")
+
+        let viewerWrites = TestServer.policyJSON.replacingOccurrences(
+            of: #""permissions": ["read:*"]"#, with: #""permissions": ["read:*", "write:invoices"]"#)
+        #expect(viewerWrites != TestServer.policyJSON)
+        try folder.writePolicy(viewerWrites)
+        serve.signal(SIGHUP)
+        try await serve.waitForLog("SIGHUP: OK")
+        #expect(try client.request("CHECK ana org_default write:invoices") == "ALLOW")
+
+        // The old policy again, plus a broken file: the reload is refused as a whole.
+        try folder.writePolicy(TestServer.policyJSON)
+        try folder.writePolicy("{ not json", file: "broken.json")
+        serve.signal(SIGHUP)
+        try await serve.waitForLog("SIGHUP: ERR INVALID")
+        #expect(try client.request("CHECK ana org_default write:invoices") == "ALLOW")
+        #expect(try serve.client().request("CHECK ana org_default write:invoices read:invoices") == "ALLOW ALLOW")
+        #expect(try client.request("PING") == "PONG")
+    }
+
+    /// A client that pipelines CHECKs without reading: its sends stall far below the total
+    /// (the server stops reading it once its replies back up), the server's memory stays
+    /// bounded, and once the client reads, every answer arrives in order.
+    @Test func aClientThatDoesNotReadIsSlowedNotBuffered() async throws {
+        let folder = try ServeFolder()
+        let serve = try await ServeProcess(folder: folder)
+        let admin = try serve.client()
+        #expect(try admin.request("AUTH tok3n") == "OK")
+        #expect(try admin.request(#"USER.ADD {"id": "ana"}"#).hasPrefix("OK ana "))
+        let baseline = try serve.residentKiB()
+
+        let flood = PipelineFlood()
+        // Small client buffers, so that what stays queued is the server's doing.
+        let client = try LineClient(port: serve.port, socketBuffer: 16 * 1024)
+        let total = 64 << 20
+        let sent = try flood.sendUntilStalled(fd: client.fd, limit: total, seconds: 10)
+        let stalledAt = try serve.residentKiB()
+        #expect(sent.stalled, "the client pushed \(sent.bytes) bytes in 10 s without stalling")
+        #expect(sent.bytes < total / 8, "the client pushed \(sent.bytes) of \(total) bytes")
+        #expect(stalledAt - baseline < 32 * 1024, "the server grew from \(baseline) KiB to \(stalledAt) KiB")
+
+        let mismatch = try flood.readReplies(fd: client.fd, lines: sent.lines, unsent: sent.unsent)
+        #expect(mismatch == nil, "\(mismatch ?? "")")
+        #expect(try admin.request("PING") == "PONG")
+    }
+}
+
+/// Pipelined `CHECK` lines whose answers spell out the line's number: line `i` asks for
+/// 64 permissions, the first 20 of them `read:invoices` (ALLOW) where bit k of `i` is set
+/// and `x` (DENY) elsewhere, so any reply out of order or lost shows.
+private struct PipelineFlood {
+    static let bits = 20
+    static let words = 64
+
+    func line(_ index: Int) -> [UInt8] {
+        var bytes = Array("CHECK ana org_default".utf8)
+        for word in 0..<Self.words {
+            bytes += word < Self.bits && index & (1 << word) != 0 ? Self.granted : Self.unknown
+        }
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    func reply(_ index: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for word in 0..<Self.words {
+            if word > 0 { bytes.append(UInt8(ascii: " ")) }
+            bytes += word < Self.bits && index & (1 << word) != 0 ? Self.allow : Self.deny
+        }
+        return bytes
+    }
+
+    private static let granted = Array(" read:invoices".utf8)
+    private static let unknown = Array(" x".utf8)
+    private static let allow = Array("ALLOW".utf8)
+    private static let deny = Array("DENY".utf8)
+
+    /// Sends lines without reading until no byte goes out for a second (`stalled`), or
+    /// `limit` bytes are sent, or `seconds` have passed. Returns the bytes sent, the lines
+    /// begun and what is left of the last one.
+    func sendUntilStalled(fd: Int32, limit: Int, seconds: Int)
+        throws -> (stalled: Bool, bytes: Int, lines: Int, unsent: [UInt8]) {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        var bytes = 0
+        var lines = 0
+        var chunk: [UInt8] = []
+        var offset = 0
+        while true {
+            if offset == chunk.count {
+                if bytes >= limit || ContinuousClock.now > deadline { return (false, bytes, lines, []) }
+                chunk = line(lines)
+                offset = 0
+                lines += 1
+            }
+            let count = chunk[offset...].withUnsafeBytes {
+                send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if count > 0 {
+                offset += count
+                bytes += count
+                continue
+            }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { throw ClientError(description: "send failed: \(errno)") }
+            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&poller, 1, 1000) == 0 { return (true, bytes, lines, Array(chunk[offset...])) }
+        }
+    }
+
+    /// Reads `lines` replies (sending what is left of the last line when it can) and
+    /// compares each with its expected answer; returns the first difference, or nil.
+    func readReplies(fd: Int32, lines: Int, unsent: [UInt8]) throws -> String? {
+        var unsent = unsent[...]
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1 << 20)
+        defer { buffer.deallocate() }
+        var start = 0
+        var end = 0
+        var index = 0
+        while index < lines {
+            if let newline = (start..<end).first(where: { buffer[$0] == UInt8(ascii: "\n") }) {
+                let got = UnsafeMutableBufferPointer(rebasing: buffer[start..<newline])
+                if !got.elementsEqual(reply(index)) {
+                    return "line \(index): \(String(decoding: got, as: UTF8.self))"
+                }
+                start = newline + 1
+                index += 1
+                continue
+            }
+            if start > 0 {
+                _ = UnsafeMutableRawBufferPointer(buffer).baseAddress.map { memmove($0, $0 + start, end - start) }
+                end -= start
+                start = 0
+            }
+            var poller = pollfd(fd: fd, events: Int16(unsent.isEmpty ? POLLIN : POLLIN | POLLOUT), revents: 0)
+            guard poll(&poller, 1, 5000) > 0 else { return "no reply after \(index) of \(lines) for 5 s" }
+            if poller.revents & Int16(POLLOUT) != 0 {
+                let count = unsent.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                if count > 0 { unsent = unsent.dropFirst(count) }
+            }
+            if poller.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                let count = recv(fd, buffer.baseAddress! + end, buffer.count - end, Int32(MSG_DONTWAIT))
+                guard count > 0 else { return "the connection ended after \(index) of \(lines) replies (errno \(errno))" }
+                end += count
+            }
+        }
+        return nil
     }
 }

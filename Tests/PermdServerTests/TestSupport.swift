@@ -61,6 +61,20 @@ final class TestServer: Sendable {
     }
 }
 
+/// Runs `body` against a fresh server, then shuts the server down and waits for it (also
+/// when `body` throws), so that no server outlives its test.
+func withTestServer(configure: (inout ServerConfiguration) -> Void = { _ in },
+                    _ body: (TestServer) async throws -> Void) async throws {
+    let server = try await TestServer(configure: configure)
+    do {
+        try await body(server)
+    } catch {
+        await server.stop()
+        throw error
+    }
+    await server.stop()
+}
+
 struct ClientError: Error, CustomStringConvertible {
     var description: String
 }
@@ -70,8 +84,16 @@ final class LineClient {
     let fd: Int32
     private var pending: [UInt8] = []
 
-    init(port: Int) throws {
+    /// - Parameters:
+    ///   - port: the server's port on 127.0.0.1.
+    ///   - socketBuffer: the kernel send and receive buffer sizes to ask for (before
+    ///     connecting), or nil for the system's.
+    init(port: Int, socketBuffer: Int? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = socketBuffer.map(Int32.init) {
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
