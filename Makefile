@@ -33,10 +33,11 @@ release: deps
 	$(SWIFT) build -c release --product permd
 
 run: release
-	@printf '%s\n' "permd: serving $(POLICIES) with $(DB) on $(LISTEN). Try it from another terminal:"
-	@printf '%s\n' "  printf 'PING\\nCHECK alice org_default read:invoices\\nSTATS\\n' | nc -q1 $(RUN_HOST) $(RUN_PORT)"
-	@printf '%s\n' "  python3 -c \"import socket; f = socket.create_connection(('$(RUN_HOST)', $(RUN_PORT))).makefile('rwb')"
-	@printf '%s\n' "  f.write(b'PING\\nREVISION\\n'); f.flush(); print(f.readline().decode() + f.readline().decode())\""
+	@printf '%s\n' "permd: serving $(POLICIES) with $(DB) on $(LISTEN). From another terminal (README: Try it):" \
+	  "  .build/release/permd user add --id alice --org org_acme --role billing-admin" \
+	  "  printf 'PING\\nCHECK alice org_acme read:invoices delete:organization\\nSTATS\\n' | nc -q1 $(RUN_HOST) $(RUN_PORT)" \
+	  "  python3 -c \"import socket; f = socket.create_connection(('$(RUN_HOST)', $(RUN_PORT))).makefile('rwb')" \
+	  "  f.write(b'CHECK alice org_acme read:invoices\\nREVISION\\n'); f.flush(); print(f.readline().decode() + f.readline().decode())\""
 	.build/release/permd serve --policies $(POLICIES) --db $(DB) --listen $(LISTEN)
 
 test: build
