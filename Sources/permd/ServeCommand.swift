@@ -34,6 +34,11 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int = Int(environmentDefault("MAX_CONNECTIONS", "10000")) ?? 10_000
 
     func validate() throws {
+        for name in ["MAX_LINE", "IDLE_TIMEOUT", "MAX_CONNECTIONS"] {
+            if let raw = ProcessInfo.processInfo.environment["PERMD_" + name], Int(raw) == nil {
+                throw ValidationError("PERMD_\(name) must be a whole number, not \"\(raw)\"")
+            }
+        }
         guard Self.hostAndPort(listen) != nil else {
             throw ValidationError("--listen must be HOST:PORT (e.g. 127.0.0.1:7468), not \"\(listen)\"")
         }
