@@ -6,7 +6,7 @@ import Darwin
 
 /// A 64-bit hash of a byte string: 8 bytes at a time, multiply-xorshift mixing
 /// (wyhash-style), so that hashing an identifier is a handful of multiplications.
-@inline(__always)
+@inline(always)
 func hashBytes(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
     let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
     var hash: UInt64 = 0xA076_1D64_78BD_642F ^ UInt64(bytes.count)
@@ -33,7 +33,7 @@ func hashBytes(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
 
 /// The first `count` (0...8) bytes at `start` as a little-endian word, zero-padded,
 /// without reading past them: two overlapping 4-byte loads, or up to three byte loads.
-@inline(__always)
+@inline(always)
 func loadWord(_ start: UnsafeRawPointer, count: Int) -> UInt64 {
     if count >= 4 {
         let low = UInt64(start.loadUnaligned(as: UInt32.self))
@@ -90,10 +90,14 @@ struct ByteTable: Sendable {
     }
 
     /// The id of `bytes`, or nil when it was never interned.
-    @inline(__always)
+    ///
+    /// The key's record is built once, before probing: for a short key it is also what
+    /// the hash mixes, so the key bytes are read once per lookup.
+    @inline(always)
     func find(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count > 0, bytes.count <= ByteTable.maxKeyLength else { return nil }
-        let hash = hashBytes(bytes)
+        let expected = ByteTable.record(bytes)
+        let hash = ByteTable.hash(bytes, record: expected)
         let tag = hash & 0xFFFF_FFFF_0000_0000
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
@@ -101,7 +105,7 @@ struct ByteTable: Sendable {
             if slot == 0 { return nil }
             if slot & 0xFFFF_FFFF_0000_0000 == tag {
                 let id = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1
-                if keyEquals(id, bytes) { return id }
+                if keyEquals(id, bytes, expected) { return id }
             }
             index = (index &+ 1) & mask
         }
@@ -137,7 +141,7 @@ struct ByteTable: Sendable {
         }
         records.append(record.0)
         records.append(record.1)
-        place(id: id, hash: hashBytes(bytes))
+        place(id: id, hash: ByteTable.hash(bytes, record: ByteTable.record(bytes)))
         return id
     }
 
@@ -152,23 +156,39 @@ struct ByteTable: Sendable {
         slots = ChunkedArray(repeating: 0, count: capacity)
         mask = capacity - 1
         for id in 0..<count {
-            let hash = withKey(id) { hashBytes($0) }
+            let hash = withKey(id) { ByteTable.hash($0, record: ByteTable.record($0)) }
             place(id: id, hash: hash)
         }
     }
 
     /// The record of `bytes` as `records` holds it, the arena location left zero.
-    @inline(__always)
+    @inline(always)
     private static func record(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         let count = bytes.count
         guard let start = bytes.baseAddress else { return (0, 0) }
-        let first = UInt64(count) | loadWord(start, count: min(count, 7)) &<< 8
-        if count <= 7 { return (first, 0) }
-        return (first, count <= inlineBytes ? loadWord(start + 7, count: count &- 7) : 0)
+        if count >= 8 {
+            // Two whole-word loads, no byte loop: the first 8 bytes (the 8th shifted out),
+            // and the last 8 shifted down to start at byte 7.
+            let first = UInt64(count) | start.loadUnaligned(as: UInt64.self) &<< 8
+            guard count <= inlineBytes else { return (first, 0) }
+            let last = start.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            return (first, last &>> UInt64(8 &* (15 &- count)))
+        }
+        return (UInt64(count) | loadWord(start, count: count) &<< 8, 0)
+    }
+
+    /// The slot hash of a key whose record is `record`: for keys of at most `inlineBytes`
+    /// bytes, one 128-bit multiply of the record's two words (wyhash's final mix), which a
+    /// lookup builds anyway to confirm a hit; longer keys hash their bytes.
+    @inline(always)
+    private static func hash(_ bytes: UnsafeRawBufferPointer, record: (UInt64, UInt64)) -> UInt64 {
+        guard bytes.count <= inlineBytes else { return hashBytes(bytes) }
+        let product = (record.0 ^ 0xA076_1D64_78BD_642F).multipliedFullWidth(by: record.1 ^ 0xE703_7ED1_A0B4_28DB)
+        return product.high ^ product.low
     }
 
     /// Calls `body` with the bytes of key `id`.
-    @inline(__always)
+    @inline(always)
     func withKey<R>(_ id: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let record = UnsafeRawPointer(records.address(2 &* id))
         let length = Int(record.load(as: UInt8.self))
@@ -180,10 +200,10 @@ struct ByteTable: Sendable {
         return try body(UnsafeRawBufferPointer(start: start, count: length))
     }
 
-    /// Whether key `id` is `bytes`: for short keys, two word comparisons with the record.
-    @inline(__always)
-    private func keyEquals(_ id: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        let expected = ByteTable.record(bytes)
+    /// Whether key `id` is `bytes`, whose record is `expected`: for short keys, two word
+    /// comparisons with the stored record.
+    @inline(always)
+    private func keyEquals(_ id: Int, _ bytes: UnsafeRawBufferPointer, _ expected: (UInt64, UInt64)) -> Bool {
         let record = records.address(2 &* id)
         if bytes.count <= ByteTable.inlineBytes {
             return record[0] == expected.0 && record[1] == expected.1
@@ -196,7 +216,7 @@ struct ByteTable: Sendable {
     func key(_ id: Int, is key: String) -> Bool {
         guard id >= 0, id < count else { return false }
         var key = key
-        return key.withUTF8 { keyEquals(id, UnsafeRawBufferPointer($0)) }
+        return key.withUTF8 { keyEquals(id, UnsafeRawBufferPointer($0), ByteTable.record(UnsafeRawBufferPointer($0))) }
     }
 
     /// Key `id` as a string.
@@ -217,7 +237,7 @@ struct ByteTable: Sendable {
 
 /// Whether two byte strings of the same length are equal: 8 bytes at a time, inline
 /// (identifiers are short; a call to memcmp costs more than the comparison).
-@inline(__always)
+@inline(always)
 func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
     guard let x = a.baseAddress, let y = b.baseAddress else { return a.count == b.count }
     var offset = 0

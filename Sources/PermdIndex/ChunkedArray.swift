@@ -73,7 +73,7 @@ struct ChunkList<Element>: @unchecked Sendable {
     var count: Int { chunks.count }
 
     /// The base address of block `chunk`, for reading.
-    @inline(__always)
+    @inline(always)
     func base(_ chunk: Int) -> UnsafeMutablePointer<Element> {
         assert(chunk >= 0 && chunk < bases.count)
         return bases.withUnsafeBufferPointer { $0[chunk] }
@@ -162,7 +162,7 @@ struct ChunkedArray<Element>: Sendable where Element: Sendable {
     }
 
     subscript(index: Int) -> Element {
-        @inline(__always) get {
+        @inline(always) get {
             assert(index >= 0 && index < count)
             return chunks.base(index &>> Self.chunkShift)[index & Self.chunkMask]
         }
@@ -175,7 +175,7 @@ struct ChunkedArray<Element>: Sendable where Element: Sendable {
 
     /// The address of element `index`, for reading while the array is neither changed nor
     /// released.
-    @inline(__always)
+    @inline(always)
     func address(_ index: Int) -> UnsafeMutablePointer<Element> {
         assert(index >= 0 && index < count)
         return chunks.base(index &>> Self.chunkShift) + (index & Self.chunkMask)
@@ -220,7 +220,7 @@ struct WordRows: Sendable {
     }
 
     /// The address of word 0 of row `row`, for reading.
-    @inline(__always)
+    @inline(always)
     func row(_ row: Int) -> UnsafeMutablePointer<UInt64> {
         assert(row >= 0 && row < rowCount)
         return chunks.base(row &>> Self.rowsShift) + (row & Self.rowsMask) &* stride
@@ -228,7 +228,7 @@ struct WordRows: Sendable {
 
     /// Word `word` of row `row`.
     subscript(row: Int, word: Int) -> UInt64 {
-        @inline(__always) get { self.row(row)[word] }
+        @inline(always) get { self.row(row)[word] }
         @inline(__always) _modify {
             assert(row >= 0 && row < rowCount && word < stride)
             let base = chunks.uniqueBase(row &>> Self.rowsShift)
@@ -237,7 +237,7 @@ struct WordRows: Sendable {
     }
 
     /// Whether bit `bit` of the words starting at `word` in row `row` is set.
-    @inline(__always)
+    @inline(always)
     func test(row: Int, word: Int, bit: Int) -> Bool {
         self.row(row)[word &+ (bit &>> 6)] & (1 &<< UInt64(bit & 63)) != 0
     }

@@ -6,8 +6,8 @@ extension IndexSnapshot {
     public func check(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
                       permission: UnsafeRawBufferPointer) -> Bool {
         guard let bit = storage.policy.permissionTable.find(permission),
-              let membership = membershipSlot(user: user, organization: organization) else { return false }
-        return storage.holds(membership.rawValue, bit)
+              let membership = storage.membership(user: user, organization: organization) else { return false }
+        return storage.holds(membership, bit)
     }
 
     /// The membership of `user` in `organization`, for checking several permissions.

@@ -60,7 +60,7 @@ struct IndexStorage: Sendable {
 
     /// The membership of `user` in `organization`, by bytes: the CHECK hot path. It skips
     /// the known flags: a removed user or organization has no membership left.
-    @inline(__always)
+    @inline(always)
     func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> Int? {
         guard let user = users.find(user), let organization = organizations.find(organization) else { return nil }
         return membership(user: user, organization: organization)
@@ -82,12 +82,12 @@ struct IndexStorage: Sendable {
         return slot
     }
 
-    @inline(__always)
+    @inline(always)
     private static func owner(_ user: Int, _ organization: Int) -> UInt64 {
         UInt64(user) << 32 | UInt64(organization)
     }
 
-    @inline(__always)
+    @inline(always)
     private func home(_ owner: UInt64) -> Int {
         var hash = owner &* 0x9E37_79B9_7F4A_7C15
         hash ^= hash &>> 31
@@ -95,7 +95,7 @@ struct IndexStorage: Sendable {
     }
 
     /// The membership of `user` in `organization`.
-    @inline(__always)
+    @inline(always)
     func membership(user: Int, organization: Int) -> Int? {
         assert(!deferringIndex || firstUnindexed == rows.rowCount, "indexMemberships() first")
         let key = IndexStorage.owner(user, organization)
@@ -115,7 +115,7 @@ struct IndexStorage: Sendable {
     }
 
     /// Whether membership `membership` holds permission bit `bit`.
-    @inline(__always)
+    @inline(always)
     func holds(_ membership: Int, _ bit: Int) -> Bool {
         rows.test(row: membership, word: effectiveWord, bit: bit)
     }

@@ -1,0 +1,86 @@
+// A plain timing loop for the CHECK hot path, outside the benchmark harness (no
+// blackHole call, no harness bookkeeping), so that its ns/check and its instruction
+// count under `valgrind --tool=callgrind` show the index's own cost.
+//
+//     swift build -c release --product CheckLoop && .build/release/CheckLoop [iterations]
+import PermdIndex
+import PermdPolicy
+
+let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1])! : 20_000_000
+let userCount = 10_000, organizationCount = 100, permissionCount = 200, roleCount = 50
+
+func pad(_ number: Int, _ width: Int) -> String {
+    let digits = String(number)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+}
+
+let permissionKeys = (0..<permissionCount).map { "resource\(pad($0 / 4, 2)):\(["read", "write", "delete", "share"][$0 % 4])" }
+let roles = (0..<roleCount).map { number in
+    RoleDefinition(key: "role-\(pad(number, 2))",
+                   permissions: (0..<20).map { permissionKeys[(number * 37 + $0 * 11) % permissionCount] }.sorted())
+}
+let policy = PolicySet(permissions: permissionKeys.map { PermissionDefinition(key: $0) }, roles: roles,
+                       organizations: [OrganizationDefinition(code: "org-0000")],
+                       settings: PolicySettings(defaultOrganization: "org-0000"))
+
+func user(_ number: Int) -> String { "user-" + pad(number, 7) }
+func organization(_ number: Int) -> String { "org-" + pad(number, 4) }
+
+var memberships: [StateFixture.Membership] = []
+for number in 0..<userCount {
+    for offset in [0, 1 + number % 7] {
+        memberships.append(.init(user: user(number), organization: organization((number + offset) % organizationCount),
+                                 roles: ["role-" + pad((number + offset) % roleCount, 2)]))
+    }
+}
+let state = StateFixture(organizations: (0..<organizationCount).map(organization),
+                         users: (0..<userCount).map(user), memberships: memberships, revision: 1)
+let snapshot = IndexSnapshot.build(policy: policy, state: state, revision: 1)
+
+// 64 requests as 64-byte records: lengths at 0...2, user at 4, organization at 28,
+// permission at 40 (as the benchmark's RequestBuffer). 1 in 8 to a non-member
+// organization, 1 in 16 for an unknown user.
+let recordBytes = 64, requestCount = 64
+var buffer = [UInt8](repeating: 0, count: requestCount * recordBytes)
+var seed: UInt64 = 11
+for index in 0..<requestCount {
+    seed = seed &* 6364136223846793005 &+ 1442695040888963407
+    let number = Int(seed >> 33) % userCount
+    let id = index % 16 == 15 ? "nobody-\(index)" : user(number)
+    let code = organization((number + (index % 8 == 7 ? 50 : 0)) % organizationCount)
+    let permission = permissionKeys[Int(seed >> 20) % permissionCount]
+    for (field, (start, text)) in [(4, id), (28, code), (40, permission)].enumerated() {
+        let utf8 = Array(text.utf8)
+        buffer[index * recordBytes + field] = UInt8(utf8.count)
+        buffer.replaceSubrange(index * recordBytes + start..<index * recordBytes + start + utf8.count, with: utf8)
+    }
+}
+
+@inline(never)
+func run(_ snapshot: IndexSnapshot, _ base: UnsafeRawPointer, _ iterations: Int) -> Int {
+    var allowed = 0
+    var next = 0
+    for _ in 0..<iterations {
+        let record = base + next &* recordBytes
+        next = (next &+ 1) & (requestCount - 1)
+        if snapshot.check(
+            user: UnsafeRawBufferPointer(start: record + 4, count: Int(record.load(as: UInt8.self))),
+            organization: UnsafeRawBufferPointer(start: record + 28, count: Int(record.load(fromByteOffset: 1, as: UInt8.self))),
+            permission: UnsafeRawBufferPointer(start: record + 40, count: Int(record.load(fromByteOffset: 2, as: UInt8.self)))) {
+            allowed &+= 1
+        }
+    }
+    return allowed
+}
+
+buffer.withUnsafeBytes { bytes in
+    let base = bytes.baseAddress!
+    _ = run(snapshot, base, min(iterations, 1_000_000))  // warm up
+    for _ in 0..<3 {
+        let start = ContinuousClock.now
+        let allowed = run(snapshot, base, iterations)
+        let elapsed = ContinuousClock.now - start
+        let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+        print("\(iterations) checks: \(String(format: "%.1f", nanoseconds / Double(iterations))) ns/check (\(allowed) allowed)")
+    }
+}
