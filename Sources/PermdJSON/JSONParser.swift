@@ -39,13 +39,11 @@ public enum JSONParser {
 
     /// Parses one JSON document from a byte array.
     public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
-        do {
-            return try bytes.withUnsafeBytes { buffer in try parse(buffer) }
-        } catch let error as JSONSyntaxError {
-            throw error
-        } catch {
-            fatalError("unreachable: parse throws only JSONSyntaxError")
+        // Array.withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(JSONSyntaxError) in try parse(buffer) }
         }
+        return try result.get()
     }
 
     /// Parses one JSON document from a string.
