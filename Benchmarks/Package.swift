@@ -23,7 +23,8 @@ let package = Package(
         benchmarkTarget("StoreBenchmarks", [.product(name: "PermdStore", package: "permd"),
                                             .product(name: "PermdPolicy", package: "permd")]),
         benchmarkTarget("IndexBenchmarks", [.product(name: "PermdIndex", package: "permd"),
-                                            .product(name: "PermdPolicy", package: "permd")]),
+                                            .product(name: "PermdPolicy", package: "permd"),
+                                            .product(name: "PermdStore", package: "permd")]),
         // A load generator for a running `permd serve` (plain sockets, no benchmark plugin).
         .executableTarget(name: "LoadClient", path: "LoadClient"),
         // A plain CHECK timing loop (no benchmark plugin), for timing and callgrind.

@@ -1,7 +1,10 @@
 import Benchmark
+import Foundation
+import Logging
 import PermdCore
 import PermdIndex
 import PermdPolicy
+import PermdStore
 
 /// The dataset of the index targets: 1,000,000 users, 2,000,000 memberships in 1,000
 /// organizations, 200 permissions, 50 roles (each user holds one or two roles per
@@ -22,8 +25,9 @@ enum IndexDataset {
             return RoleDefinition(key: "role-\(pad(number, 2))", permissions: Array(Set(permissions)).sorted()
                                   + (number == 0 ? ["resource00:*"] : []), includes: includes)
         }
+        // Every organization is declared, so that the benchmark database has them all.
         return PolicySet(permissions: permissionKeys.map { PermissionDefinition(key: $0) }, roles: roles,
-                         organizations: [OrganizationDefinition(code: "org-0000")],
+                         organizations: (0..<organizationCount).map { OrganizationDefinition(code: organization($0)) },
                          settings: PolicySettings(defaultOrganization: "org-0000"))
     }()
 
@@ -145,6 +149,16 @@ struct RequestBuffer: Sendable {
     }
 }
 
+/// A state sink that only counts the rows it is fed.
+struct RowCounter: StateSink {
+    var rows = 0
+    mutating func organization(_ code: String) { rows += 1 }
+    mutating func user(_ id: String) { rows += 1 }
+    mutating func membership(user: String, organization: String) { rows += 1 }
+    mutating func roleAssignment(user: String, organization: String, role: String) { rows += 1 }
+    mutating func directGrant(user: String, organization: String, permission: String) { rows += 1 }
+}
+
 /// A small deterministic generator, so that the dataset is the same on every run.
 struct SplitMix {
     var state: UInt64
@@ -173,20 +187,44 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(snapshot)
     }
 
+    // The target's measure: open the SQLite database of the same dataset and build the
+    // index from it, as `permd serve` does at start and on a policy reload.
+    Benchmark(
+        "Full build from SQLite (1M users, 2M memberships, 200 permissions, 50 roles)",
+        configuration: .init(metrics: [.wallClock, .peakMemoryResident], timeUnits: .milliseconds,
+                             maxDuration: .seconds(60), maxIterations: 5)
+    ) { benchmark, path in
+        for _ in benchmark.scaledIterations {
+            let store = try SQLiteStore(path: path, policy: IndexDataset.policy, logger: Logger(label: "permd.benchmark"))
+            let snapshot = try IndexSnapshot.build(policy: IndexDataset.policy, reader: store)
+            precondition(snapshot.statistics.memberships == 2 * IndexDataset.userCount, "every membership must be read")
+            blackHole(snapshot)
+        }
+    } setup: {
+        try IndexDatabase.prepare()
+    }
+
+    // The share of that build spent in SQLite: the same read, into a sink that only counts.
+    Benchmark(
+        "Read the SQLite state only (baseline of the full build from SQLite)",
+        configuration: .init(metrics: [.wallClock], timeUnits: .milliseconds, maxDuration: .seconds(60), maxIterations: 5)
+    ) { benchmark, path in
+        for _ in benchmark.scaledIterations {
+            let store = try SQLiteStore(path: path, policy: IndexDataset.policy, logger: Logger(label: "permd.benchmark"))
+            var counter = RowCounter()
+            blackHole(try store.readState(into: &counter))
+            precondition(counter.rows > 2 * IndexDataset.userCount, "the database must hold the dataset")
+        }
+    } setup: {
+        try IndexDatabase.prepare()
+    }
+
     // The share of the full build spent generating the rows' strings (no index at all).
     Benchmark(
         "Generate the dataset's rows only (baseline of the full build)",
         configuration: .init(metrics: [.wallClock], timeUnits: .milliseconds, maxDuration: .seconds(60), maxIterations: 3)
     ) { _ in
-        struct Counter: StateSink {
-            var rows = 0
-            mutating func organization(_ code: String) { rows += 1 }
-            mutating func user(_ id: String) { rows += 1 }
-            mutating func membership(user: String, organization: String) { rows += 1 }
-            mutating func roleAssignment(user: String, organization: String, role: String) { rows += 1 }
-            mutating func directGrant(user: String, organization: String, permission: String) { rows += 1 }
-        }
-        var counter = Counter()
+        var counter = RowCounter()
         blackHole(try IndexDataset.Reader().readState(into: &counter))
         blackHole(counter.rows)
     }
