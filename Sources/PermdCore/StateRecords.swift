@@ -56,12 +56,56 @@ public struct OrganizationRecord: Sendable, Hashable {
 ///
 /// A reader calls, in this order: every organization, every user, every membership,
 /// then every role assignment and every direct grant (each after its membership).
+///
+/// Each text arrives as its UTF-8 bytes, valid only during the call: a full build reads
+/// millions of rows, and a `String` per column would cost more than the rest of the row
+/// (`String(decoding: bytes, as: UTF8.self)` makes one where a sink needs it).
 public protocol StateSink {
-    mutating func organization(_ code: String)
-    mutating func user(_ id: String)
-    mutating func membership(user: String, organization: String)
-    mutating func roleAssignment(user: String, organization: String, role: String)
-    mutating func directGrant(user: String, organization: String, permission: String)
+    mutating func organization(_ code: UnsafeRawBufferPointer)
+    mutating func user(_ id: UnsafeRawBufferPointer)
+    mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer)
+    mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                                 role: UnsafeRawBufferPointer)
+    mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                              permission: UnsafeRawBufferPointer)
+}
+
+/// The same rows from strings, for readers that hold them (test fixtures, generators).
+extension StateSink {
+    public mutating func organization(_ code: String) {
+        withBytes(code) { organization($0) }
+    }
+
+    public mutating func user(_ id: String) {
+        withBytes(id) { user($0) }
+    }
+
+    public mutating func membership(user: String, organization: String) {
+        withBytes(user) { user in withBytes(organization) { membership(user: user, organization: $0) } }
+    }
+
+    public mutating func roleAssignment(user: String, organization: String, role: String) {
+        withBytes(user) { user in
+            withBytes(organization) { organization in
+                withBytes(role) { roleAssignment(user: user, organization: organization, role: $0) }
+            }
+        }
+    }
+
+    public mutating func directGrant(user: String, organization: String, permission: String) {
+        withBytes(user) { user in
+            withBytes(organization) { organization in
+                withBytes(permission) { directGrant(user: user, organization: organization, permission: $0) }
+            }
+        }
+    }
+}
+
+/// Calls `body` with the UTF-8 bytes of `text`.
+@inline(__always)
+private func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    var text = text
+    return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
 }
 
 /// A source of database state for index builds (the SQLite store, or a test's fixture).

@@ -211,12 +211,11 @@ struct ByteTable: Sendable {
         return record[0] == expected.0 && withKey(id) { sameBytes($0, bytes) }
     }
 
-    /// Whether key `id` is `key` (no hashing: for checking a guess, such as "the key after
+    /// Whether key `id` is `bytes` (no hashing: for checking a guess, such as "the key after
     /// the last one found" while rows arrive sorted).
-    func key(_ id: Int, is key: String) -> Bool {
-        guard id >= 0, id < count else { return false }
-        var key = key
-        return key.withUTF8 { keyEquals(id, UnsafeRawBufferPointer($0), ByteTable.record(UnsafeRawBufferPointer($0))) }
+    func key(_ id: Int, is bytes: UnsafeRawBufferPointer) -> Bool {
+        guard id >= 0, id < count, bytes.count <= ByteTable.maxKeyLength else { return false }
+        return keyEquals(id, bytes, ByteTable.record(bytes))
     }
 
     /// Key `id` as a string.

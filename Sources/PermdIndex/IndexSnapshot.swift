@@ -24,9 +24,10 @@ public final class IndexSnapshot: Sendable {
     /// Full build from policies + state (reads the state once through the reader).
     public static func build(policy: PolicySet, reader: some StateReader) throws -> IndexSnapshot {
         let start = ContinuousClock.now
-        var builder = Builder(policy: policy, counts: try reader.stateCounts())
-        let revision = try reader.readState(into: &builder)
-        return builder.finish(revision: revision, started: start)
+        // The rows reach the builder on a second thread while the reader reads on.
+        var pipeline = StatePipeline(Builder(policy: policy, counts: try reader.stateCounts()))
+        let revision = try reader.readState(into: &pipeline)
+        return pipeline.finish().finish(revision: revision, started: start)
     }
 
     /// Full build from an already-read state (for tests and `permd test` fixtures).
@@ -93,47 +94,54 @@ public final class IndexSnapshot: Sendable {
             for organization in policy.organizations { storage.addOrganization(organization.code) }
         }
 
-        mutating func organization(_ code: String) { storage.addOrganization(code) }
-        mutating func user(_ id: String) { storage.addUser(id) }
+        mutating func organization(_ code: UnsafeRawBufferPointer) { storage.addOrganization(code) }
+        mutating func user(_ id: UnsafeRawBufferPointer) { storage.addUser(id) }
 
-        /// The last user a membership was added to: readers feed a user's memberships
+        /// The user the last membership was added to: readers feed a user's memberships
         /// together, so most memberships skip the user lookup.
-        private var lastUser: (id: String, slot: Int?) = ("", nil)
+        private var lastUser: Int?
 
-        mutating func membership(user: String, organization: String) {
-            // Users and memberships arrive sorted by user id, so the next user is most
-            // often the slot after the last one.
-            if user != lastUser.id { lastUser = (user, storage.user(user, guess: (lastUser.slot ?? -1) + 1)) }
-            guard let userSlot = lastUser.slot, let organizationSlot = storage.organization(organization) else { return }
+        mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {
+            if lastUser.map({ storage.users.key($0, is: user) }) != true {
+                // Users and memberships arrive sorted by user id, so the next user is most
+                // often the slot after the last one.
+                lastUser = storage.user(user, guess: (lastUser ?? -1) + 1)
+            }
+            guard let userSlot = lastUser, let organizationSlot = storage.organization(organization) else { return }
             storage.appendMembership(user: userSlot, organization: organizationSlot)
         }
 
-        /// The last membership granted to: readers feed the grants of one membership
+        /// The membership last granted to: readers feed the grants of one membership
         /// together, so most grants skip the three hash lookups.
-        private var last: (user: String, organization: String, membership: Int?) = ("", "", nil)
+        private var lastMembership: Int?
 
-        private mutating func membership(_ user: String, _ organization: String) -> Int? {
-            if user != last.user || organization != last.organization {
-                storage.indexMemberships()
-                // Grants arrive in (user, organization) order, as the memberships did.
-                let guess = last.membership.map { $0 + 1 } ?? 0
-                last = (user, organization, storage.membership(user, organization, guess: guess))
+        private mutating func membership(_ user: UnsafeRawBufferPointer, _ organization: UnsafeRawBufferPointer) -> Int? {
+            if let last = lastMembership {
+                if storage.membership(last, isOf: user, in: organization) { return last }
+                // Done with it (in the store's order; any later grant to it recomputes again).
+                storage.recomputeEffective(last)
             }
-            return last.membership
+            storage.indexMemberships()
+            // Grants arrive in (user, organization) order, as the memberships did.
+            lastMembership = storage.membership(user, organization, guess: (lastMembership ?? -1) + 1)
+            return lastMembership
         }
 
-        mutating func roleAssignment(user: String, organization: String, role: String) {
+        mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                                     role: UnsafeRawBufferPointer) {
             guard let membership = membership(user, organization) else { return }
-            storage.setRole(membership: membership, role: role, to: true)
+            storage.assignRole(membership: membership, role: role)
         }
 
-        mutating func directGrant(user: String, organization: String, permission: String) {
+        mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                                  permission: UnsafeRawBufferPointer) {
             guard let membership = membership(user, organization) else { return }
-            storage.setDirect(membership: membership, permission: permission, to: true)
+            storage.grantDirect(membership: membership, permission: permission)
         }
 
         consuming func finish(revision: UInt64, started: ContinuousClock.Instant) -> IndexSnapshot {
             storage.indexMemberships()
+            if let lastMembership { storage.recomputeEffective(lastMembership) }
             storage.sortMembers()
             let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.seconds) * 1000

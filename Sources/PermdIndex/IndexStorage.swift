@@ -67,19 +67,37 @@ struct IndexStorage: Sendable {
     }
 
     func user(_ id: String) -> Int? {
+        withBytes(id) { user($0) }
+    }
+
+    func user(_ id: UnsafeRawBufferPointer) -> Int? {
         guard let slot = users.find(id), userKnown[slot] else { return nil }
         return slot
     }
 
     /// The slot of known user `id`, trying slot `guess` before hashing.
-    func user(_ id: String, guess: Int) -> Int? {
+    func user(_ id: UnsafeRawBufferPointer, guess: Int) -> Int? {
         if users.key(guess, is: id) { return userKnown[guess] ? guess : nil }
         return user(id)
     }
 
     func organization(_ code: String) -> Int? {
+        withBytes(code) { organization($0) }
+    }
+
+    func organization(_ code: UnsafeRawBufferPointer) -> Int? {
         guard let slot = organizations.find(code), organizationKnown[slot] else { return nil }
         return slot
+    }
+
+    /// Whether membership `membership` is live and belongs to `user` in `organization`
+    /// (comparing keys, no hashing).
+    func membership(_ membership: Int, isOf user: UnsafeRawBufferPointer, in organization: UnsafeRawBufferPointer) -> Bool {
+        let owner = rows[membership, ownerWord]
+        guard owner != IndexStorage.deadOwner else { return false }
+        let (userSlot, organizationSlot) = (Int(owner >> 32), Int(owner & 0xFFFF_FFFF))
+        return users.key(userSlot, is: user) && organizations.key(organizationSlot, is: organization)
+            && userKnown[userSlot] && organizationKnown[organizationSlot]
     }
 
     @inline(always)
@@ -145,6 +163,10 @@ struct IndexStorage: Sendable {
     // MARK: Changes
 
     mutating func addUser(_ id: String) {
+        withBytes(id) { addUser($0) }
+    }
+
+    mutating func addUser(_ id: UnsafeRawBufferPointer) {
         let slot = users.intern(id)
         if slot == userKnown.count {
             userKnown.append(true)
@@ -167,6 +189,10 @@ struct IndexStorage: Sendable {
     }
 
     mutating func addOrganization(_ code: String) {
+        withBytes(code) { addOrganization($0) }
+    }
+
+    mutating func addOrganization(_ code: UnsafeRawBufferPointer) {
         let slot = organizations.intern(code)
         if slot == organizationKnown.count {
             organizationKnown.append(true)
@@ -343,6 +369,13 @@ struct IndexStorage: Sendable {
         recomputeEffective(membership)
     }
 
+    /// Assigns a role for a full build, leaving the effective bits to
+    /// `recomputeEffective(_:)` (unknown roles grant nothing and are ignored).
+    mutating func assignRole(membership: Int, role: UnsafeRawBufferPointer) {
+        guard let roleBit = policy.roleTable.find(role) else { return }
+        rows.set(row: membership, word: roleWord, bit: roleBit, to: true)
+    }
+
     /// Grants or revokes a direct permission (unknown permissions are ignored).
     mutating func setDirect(user: String, organization: String, permission: String, to value: Bool) {
         guard let membership = membership(user, organization) else { return }
@@ -355,24 +388,23 @@ struct IndexStorage: Sendable {
         recomputeEffective(membership)
     }
 
+    /// Grants a direct permission for a full build, leaving the effective bits to
+    /// `recomputeEffective(_:)` (unknown permissions are ignored).
+    mutating func grantDirect(membership: Int, permission: UnsafeRawBufferPointer) {
+        guard let bit = policy.permissionTable.find(permission) else { return }
+        rows.set(row: membership, word: directWord, bit: bit, to: true)
+    }
+
     /// The membership of a known user in a known organization, trying the live memberships
     /// from `guess` on (up to four) before hashing: rows fed in (user, organization) order
     /// find theirs without a random access into the tables.
-    func membership(_ user: String, _ organization: String, guess: Int) -> Int? {
-        var candidate = guess
-        var tried = 0
-        while candidate < rows.rowCount && tried < 4 {
-            let owner = rows[candidate, ownerWord]
-            if owner != IndexStorage.deadOwner {
-                let (userSlot, organizationSlot) = (Int(owner >> 32), Int(owner & 0xFFFF_FFFF))
-                if users.key(userSlot, is: user) && organizations.key(organizationSlot, is: organization) {
-                    return userKnown[userSlot] && organizationKnown[organizationSlot] ? candidate : nil
-                }
-                tried += 1
-            }
-            candidate += 1
+    func membership(_ user: UnsafeRawBufferPointer, _ organization: UnsafeRawBufferPointer, guess: Int) -> Int? {
+        for candidate in guess..<min(guess + 4, rows.rowCount)
+        where membership(candidate, isOf: user, in: organization) {
+            return candidate
         }
-        return membership(user, organization)
+        guard let user = self.user(user), let organization = self.organization(organization) else { return nil }
+        return membership(user: user, organization: organization)
     }
 
     /// The membership of a known user in a known organization.
@@ -381,9 +413,8 @@ struct IndexStorage: Sendable {
         return membership(user: user, organization: organization)
     }
 
-    /// Effective = OR of the assigned roles' bitsets | the direct bits (no allocation:
-    /// it runs for every grant of a full build).
-    private mutating func recomputeEffective(_ membership: Int) {
+    /// Effective = OR of the assigned roles' bitsets | the direct bits (no allocation).
+    mutating func recomputeEffective(_ membership: Int) {
         let width = policy.permissionWords
         for word in 0..<width {
             var value = rows[membership, directWord + word]
@@ -470,4 +501,11 @@ struct IndexStorage: Sendable {
         for organization in 0..<members.count { total += members[organization].allocatedBytes }
         return total
     }
+}
+
+/// Calls `body` with the UTF-8 bytes of `text`.
+@inline(__always)
+func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    var text = text
+    return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
 }

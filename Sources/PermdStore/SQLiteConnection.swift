@@ -164,9 +164,14 @@ final class SQLiteStatement {
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
 
     func text(_ column: Int32) -> String {
-        guard let bytes = sqlite3_column_text(raw, column) else { return "" }
-        let count = Int(sqlite3_column_bytes(raw, column))
-        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+        String(decoding: bytes(column), as: UTF8.self)
+    }
+
+    /// The UTF-8 bytes of a text column, valid until the next step or reset (no `String`:
+    /// for reading millions of rows).
+    func bytes(_ column: Int32) -> UnsafeRawBufferPointer {
+        guard let bytes = sqlite3_column_text(raw, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(raw, column)))
     }
 
     func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }

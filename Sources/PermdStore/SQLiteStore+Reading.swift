@@ -21,16 +21,16 @@ extension SQLiteStore {
     public func readState(into sink: inout some StateSink) throws -> UInt64 {
         try readTransaction { () throws -> UInt64 in
             let revision = try readRevision()
-            try rows("SELECT code FROM organizations ORDER BY code") { sink.organization($0.text(0)) }
-            try rows("SELECT id FROM users ORDER BY id") { sink.user($0.text(0)) }
+            try rows("SELECT code FROM organizations ORDER BY code") { sink.organization($0.bytes(0)) }
+            try rows("SELECT id FROM users ORDER BY id") { sink.user($0.bytes(0)) }
             try rows("SELECT user, org FROM memberships ORDER BY user, org") {
-                sink.membership(user: $0.text(0), organization: $0.text(1))
+                sink.membership(user: $0.bytes(0), organization: $0.bytes(1))
             }
             try rows("SELECT user, org, role FROM role_assignments ORDER BY user, org, role") {
-                sink.roleAssignment(user: $0.text(0), organization: $0.text(1), role: $0.text(2))
+                sink.roleAssignment(user: $0.bytes(0), organization: $0.bytes(1), role: $0.bytes(2))
             }
             try rows("SELECT user, org, permission FROM direct_grants ORDER BY user, org, permission") {
-                sink.directGrant(user: $0.text(0), organization: $0.text(1), permission: $0.text(2))
+                sink.directGrant(user: $0.bytes(0), organization: $0.bytes(1), permission: $0.bytes(2))
             }
             return revision
         }

@@ -14,19 +14,25 @@ struct StaleGrantFinder: StateSink {
         self.file = file
     }
 
-    mutating func organization(_ code: String) {}
-    mutating func user(_ id: String) {}
-    mutating func membership(user: String, organization: String) {}
+    mutating func organization(_ code: UnsafeRawBufferPointer) {}
+    mutating func user(_ id: UnsafeRawBufferPointer) {}
+    mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {}
 
-    mutating func roleAssignment(user: String, organization: String, role: String) {
+    mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                                 role: UnsafeRawBufferPointer) {
+        let role = text(role)
         guard policy.role(role) == nil else { return }
-        warn("role \"\(role)\" held by user \"\(user)\" in \"\(organization)\" is not defined; it grants nothing")
+        warn("role \"\(role)\" held by user \"\(text(user))\" in \"\(text(organization))\" is not defined; it grants nothing")
     }
 
-    mutating func directGrant(user: String, organization: String, permission: String) {
+    mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                              permission: UnsafeRawBufferPointer) {
+        let permission = text(permission)
         guard policy.permission(permission) == nil else { return }
-        warn("permission \"\(permission)\" granted to user \"\(user)\" in \"\(organization)\" is not defined; it grants nothing")
+        warn("permission \"\(permission)\" granted to user \"\(text(user))\" in \"\(text(organization))\" is not defined; it grants nothing")
     }
+
+    private func text(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
 
     private mutating func warn(_ message: String) {
         diagnostics.append(Diagnostic(file: file, severity: .warning, message: message))

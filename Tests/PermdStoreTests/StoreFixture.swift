@@ -73,13 +73,18 @@ struct StoreFixture {
 /// Collects a full state feed as plain lines, to compare with expectations.
 struct RecordingSink: StateSink {
     var lines: [String] = []
-    mutating func organization(_ code: String) { lines.append("org \(code)") }
-    mutating func user(_ id: String) { lines.append("user \(id)") }
-    mutating func membership(user: String, organization: String) { lines.append("member \(user) \(organization)") }
-    mutating func roleAssignment(user: String, organization: String, role: String) {
-        lines.append("role \(user) \(organization) \(role)")
+    mutating func organization(_ code: UnsafeRawBufferPointer) { lines.append("org \(text(code))") }
+    mutating func user(_ id: UnsafeRawBufferPointer) { lines.append("user \(text(id))") }
+    mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {
+        lines.append("member \(text(user)) \(text(organization))")
     }
-    mutating func directGrant(user: String, organization: String, permission: String) {
-        lines.append("grant \(user) \(organization) \(permission)")
+    mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                                 role: UnsafeRawBufferPointer) {
+        lines.append("role \(text(user)) \(text(organization)) \(text(role))")
     }
+    mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                              permission: UnsafeRawBufferPointer) {
+        lines.append("grant \(text(user)) \(text(organization)) \(text(permission))")
+    }
+    private func text(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
 }

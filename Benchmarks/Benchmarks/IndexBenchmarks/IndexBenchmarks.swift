@@ -152,11 +152,13 @@ struct RequestBuffer: Sendable {
 /// A state sink that only counts the rows it is fed.
 struct RowCounter: StateSink {
     var rows = 0
-    mutating func organization(_ code: String) { rows += 1 }
-    mutating func user(_ id: String) { rows += 1 }
-    mutating func membership(user: String, organization: String) { rows += 1 }
-    mutating func roleAssignment(user: String, organization: String, role: String) { rows += 1 }
-    mutating func directGrant(user: String, organization: String, permission: String) { rows += 1 }
+    mutating func organization(_ code: UnsafeRawBufferPointer) { rows += 1 }
+    mutating func user(_ id: UnsafeRawBufferPointer) { rows += 1 }
+    mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) { rows += 1 }
+    mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                                 role: UnsafeRawBufferPointer) { rows += 1 }
+    mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                              permission: UnsafeRawBufferPointer) { rows += 1 }
 }
 
 /// A small deterministic generator, so that the dataset is the same on every run.

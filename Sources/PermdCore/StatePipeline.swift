@@ -1,0 +1,203 @@
+import Dispatch
+import Synchronization
+
+/// A state sink that hands the rows to another sink on a second thread, so that reading
+/// the database and building from its rows run at the same time: a full build of millions
+/// of rows takes about as long as the slower of the two, not their sum.
+///
+/// The rows are copied into batches of bytes (the reader's buffers live only for one call);
+/// at most `batchesInFlight` batches wait for the second thread, so memory stays bounded
+/// when the reader is the faster side. Feed it as any sink, then call `finish()` for the
+/// sink with every row applied, in the order fed.
+public struct StatePipeline<Sink: StateSink & Sendable>: StateSink {
+    static var rowsPerBatch: Int { 16_384 }
+    static var batchesInFlight: Int { 4 }
+
+    private var batch: StateBatch
+    private let consumer: Consumer
+
+    /// - Parameter sink: receives every row, on the pipeline's own thread.
+    public init(_ sink: Sink) {
+        consumer = Consumer(sink)
+        batch = consumer.emptyBatch()
+    }
+
+    public mutating func organization(_ code: UnsafeRawBufferPointer) {
+        batch.append(.organization, code)
+        flushWhenFull()
+    }
+
+    public mutating func user(_ id: UnsafeRawBufferPointer) {
+        batch.append(.user, id)
+        flushWhenFull()
+    }
+
+    public mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {
+        batch.append(.membership, user, organization)
+        flushWhenFull()
+    }
+
+    public mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                                        role: UnsafeRawBufferPointer) {
+        batch.append(.roleAssignment, user, organization, role)
+        flushWhenFull()
+    }
+
+    public mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+                                     permission: UnsafeRawBufferPointer) {
+        batch.append(.directGrant, user, organization, permission)
+        flushWhenFull()
+    }
+
+    /// Waits until every row fed has reached the sink, and returns the sink.
+    public consuming func finish() -> Sink {
+        flush()
+        return consumer.take()
+    }
+
+    private mutating func flushWhenFull() {
+        if batch.rowCount == batch.capacity { flush() }
+    }
+
+    private mutating func flush() {
+        guard batch.rowCount > 0 else { return }
+        consumer.consume(batch)
+        batch = consumer.emptyBatch()
+    }
+
+    /// The second thread's side: the sink, fed one batch at a time on a serial queue.
+    ///
+    /// `@unchecked Sendable`: `sink` is touched only on `queue` (by the batches) and by
+    /// `take()` through `queue.sync`, after the batches before it.
+    private final class Consumer: @unchecked Sendable {
+        private var sink: Sink?
+        private let queue = DispatchQueue(label: "permd.state-pipeline")
+        private let slots = DispatchSemaphore(value: StatePipeline.batchesInFlight)
+        /// Replayed batches, for the reader to fill again.
+        private let spares = Mutex<[StateBatch]>([])
+
+        init(_ sink: Sink) {
+            self.sink = sink
+        }
+
+        /// A spare batch, or a new one.
+        func emptyBatch() -> StateBatch {
+            spares.withLock { $0.popLast() } ?? StateBatch(rows: StatePipeline.rowsPerBatch)
+        }
+
+        /// Queues a batch, first waiting while `batchesInFlight` are queued.
+        func consume(_ batch: StateBatch) {
+            slots.wait()
+            queue.async { [self] in
+                batch.replay(into: &sink!)
+                spares.withLock { $0.append(batch) }
+                slots.signal()
+            }
+        }
+
+        /// The sink, once every queued batch is applied; moved out, so that nothing else
+        /// holds references to its storage.
+        func take() -> Sink {
+            queue.sync {
+                let taken = sink!
+                sink = nil
+                return taken
+            }
+        }
+    }
+}
+
+/// Rows of a state feed as bytes: each row's kind, the end offset of each of its fields,
+/// and the fields' bytes one after the other, in buffers allocated once and reused (a
+/// full build passes millions of rows through a handful of batches).
+///
+/// `@unchecked Sendable`: a batch is filled by the reader's thread, then handed to the
+/// pipeline's thread, which replays and clears it before it returns to the spares.
+final class StateBatch: @unchecked Sendable {
+    enum Kind: UInt8 {
+        case organization, user, membership, roleAssignment, directGrant
+    }
+
+    let capacity: Int
+    private let kinds: UnsafeMutablePointer<Kind>
+    private let ends: UnsafeMutablePointer<Int32>
+    private var bytes: UnsafeMutableRawPointer
+    private var byteCapacity: Int
+    private(set) var rowCount = 0
+    private var fieldCount = 0
+    private var byteCount = 0
+
+    /// An empty batch for `rows` rows (of up to three fields each).
+    init(rows: Int) {
+        capacity = rows
+        kinds = .allocate(capacity: rows)
+        ends = .allocate(capacity: rows * 3)
+        byteCapacity = rows * 48
+        bytes = .allocate(byteCount: byteCapacity, alignment: 8)
+    }
+
+    deinit {
+        kinds.deallocate()
+        ends.deallocate()
+        bytes.deallocate()
+    }
+
+    func append(_ kind: Kind, _ field: UnsafeRawBufferPointer) {
+        kinds[rowCount] = kind
+        rowCount += 1
+        append(field)
+    }
+
+    func append(_ kind: Kind, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) {
+        kinds[rowCount] = kind
+        rowCount += 1
+        append(first)
+        append(second)
+    }
+
+    func append(_ kind: Kind, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+                _ third: UnsafeRawBufferPointer) {
+        kinds[rowCount] = kind
+        rowCount += 1
+        append(first)
+        append(second)
+        append(third)
+    }
+
+    private func append(_ field: UnsafeRawBufferPointer) {
+        if byteCount + field.count > byteCapacity {
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: 2 * byteCapacity + field.count, alignment: 8)
+            grown.copyMemory(from: bytes, byteCount: byteCount)
+            bytes.deallocate()
+            bytes = grown
+            byteCapacity = 2 * byteCapacity + field.count
+        }
+        if let source = field.baseAddress { (bytes + byteCount).copyMemory(from: source, byteCount: field.count) }
+        byteCount += field.count
+        ends[fieldCount] = Int32(byteCount)
+        fieldCount += 1
+    }
+
+    /// Feeds the rows to `sink`, in order, and empties the batch.
+    func replay(into sink: inout some StateSink) {
+        var field = 0
+        var start = 0
+        func next() -> UnsafeRawBufferPointer {
+            let end = Int(ends[field])
+            defer { start = end; field += 1 }
+            return UnsafeRawBufferPointer(start: bytes + start, count: end - start)
+        }
+        for row in 0..<rowCount {
+            switch kinds[row] {
+            case .organization: sink.organization(next())
+            case .user: sink.user(next())
+            case .membership: sink.membership(user: next(), organization: next())
+            case .roleAssignment: sink.roleAssignment(user: next(), organization: next(), role: next())
+            case .directGrant: sink.directGrant(user: next(), organization: next(), permission: next())
+            }
+        }
+        rowCount = 0
+        fieldCount = 0
+        byteCount = 0
+    }
+}
