@@ -22,10 +22,16 @@ public final class IndexSnapshot: Sendable {
     }
 
     /// Full build from policies + state (reads the state once through the reader).
-    public static func build(policy: PolicySet, reader: some StateReader) throws -> IndexSnapshot {
+    /// - Parameters:
+    ///   - progress: called with the number of rows built so far, every `progressInterval`
+    ///     rows (from the build's own thread): a build of millions of rows takes seconds.
+    public static func build(policy: PolicySet, reader: some StateReader, progressInterval: Int = 1_000_000,
+                             progress: (@Sendable (Int) -> Void)? = nil) throws -> IndexSnapshot {
         let start = ContinuousClock.now
+        var builder = Builder(policy: policy, counts: try reader.stateCounts())
+        builder.progress = progress.map { (progressInterval, $0) }
         // The rows reach the builder on a second thread while the reader reads on.
-        var pipeline = StatePipeline(Builder(policy: policy, counts: try reader.stateCounts()))
+        var pipeline = StatePipeline(builder)
         let revision = try reader.readState(into: &pipeline)
         return pipeline.finish().finish(revision: revision, started: start)
     }
@@ -94,14 +100,31 @@ public final class IndexSnapshot: Sendable {
             for organization in policy.organizations { storage.addOrganization(organization.code) }
         }
 
-        mutating func organization(_ code: UnsafeRawBufferPointer) { storage.addOrganization(code) }
-        mutating func user(_ id: UnsafeRawBufferPointer) { storage.addUser(id) }
+        /// Every how many rows to report, and to whom.
+        var progress: (interval: Int, report: @Sendable (Int) -> Void)?
+        private var rows = 0
+
+        private mutating func countRow() {
+            rows += 1
+            if let progress, rows % progress.interval == 0 { progress.report(rows) }
+        }
+
+        mutating func organization(_ code: UnsafeRawBufferPointer) {
+            countRow()
+            storage.addOrganization(code)
+        }
+
+        mutating func user(_ id: UnsafeRawBufferPointer) {
+            countRow()
+            storage.addUser(id)
+        }
 
         /// The user the last membership was added to: readers feed a user's memberships
         /// together, so most memberships skip the user lookup.
         private var lastUser: Int?
 
         mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {
+            countRow()
             if lastUser.map({ storage.users.key($0, is: user) }) != true {
                 // Users and memberships arrive sorted by user id, so the next user is most
                 // often the slot after the last one.
@@ -129,12 +152,14 @@ public final class IndexSnapshot: Sendable {
 
         mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
                                      role: UnsafeRawBufferPointer) {
+            countRow()
             guard let membership = membership(user, organization) else { return }
             storage.assignRole(membership: membership, role: role)
         }
 
         mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
                                   permission: UnsafeRawBufferPointer) {
+            countRow()
             guard let membership = membership(user, organization) else { return }
             storage.grantDirect(membership: membership, permission: permission)
         }

@@ -24,7 +24,14 @@ public final class StoreEngine: StateEngine {
         self.policiesDirectory = policiesDirectory
         self.logger = logger
         dataVersion = try store.dataVersion()
-        snapshot = try IndexSnapshot.build(policy: store.policy, reader: store)
+        snapshot = try Self.build(store, logger: logger)
+    }
+
+    /// A full build, its progress logged (a large state takes seconds).
+    private static func build(_ store: SQLiteStore, logger: Logger) throws -> IndexSnapshot {
+        try IndexSnapshot.build(policy: store.policy, reader: store) { rows in
+            logger.info("building the index", metadata: ["rows_read": "\(rows)"])
+        }
     }
 
     public func perform(_ requests: [Request]) -> [String] {
@@ -78,7 +85,7 @@ public final class StoreEngine: StateEngine {
         if let changes = try store.changes(after: snapshot.revision), let next = snapshot.applying(changes) {
             snapshot = next
         } else {
-            snapshot = try IndexSnapshot.build(policy: store.policy, reader: store)
+            snapshot = try Self.build(store, logger: logger)
         }
     }
 

@@ -4,6 +4,7 @@ import PermdCore
 import PermdIndex
 import PermdPolicy
 import PermdStore
+import Synchronization
 import Testing
 
 /// The index over a real SQLite store: a full build, then the store's change log applied
@@ -52,4 +53,23 @@ import Testing
     #expect(full.explain(user: "alice", organization: "org_a", permission: "manage:users") == .allow([.role("support")]))
     #expect(full.explain(user: "bob", organization: "org_default", permission: "delete:org") == .deny(.notMember))
     #expect(full.explain(user: "carol", organization: "org_a", permission: "read:reports") == .deny(.unknownUser))
+}
+
+/// A full build reports its progress every `progressInterval` rows, counting every row
+/// the reader feeds, and answers the same as a build without a report.
+@Test func aFullBuildReportsItsProgress() throws {
+    let users = (0..<40).map { "user\($0)" }
+    let state = StateFixture(
+        organizations: ["org_a"], users: users,
+        memberships: users.map { StateFixture.Membership(user: $0, organization: "org_a", roles: ["viewer"]) },
+        revision: 3)
+    // 2 organizations (one declared), 40 users, 40 memberships, 40 role assignments.
+    let reports = Mutex<[Int]>([])
+    let reported = try IndexSnapshot.build(policy: testPolicy, reader: state, progressInterval: 25) { rows in
+        reports.withLock { $0.append(rows) }
+    }
+    #expect(reports.withLock { $0 } == [25, 50, 75, 100])
+    let quiet = try IndexSnapshot.build(policy: testPolicy, reader: state)
+    #expect(everyAnswer(reported, users: users, organizations: ["org_a"], permissions: ["read:invoices", "delete:org"])
+        == everyAnswer(quiet, users: users, organizations: ["org_a"], permissions: ["read:invoices", "delete:org"]))
 }
