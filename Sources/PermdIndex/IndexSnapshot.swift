@@ -131,7 +131,24 @@ public final class IndexSnapshot: Sendable {
                 lastUser = storage.user(user, guess: (lastUser ?? -1) + 1)
             }
             guard let userSlot = lastUser, let organizationSlot = storage.organization(organization) else { return }
-            storage.appendMembership(user: userSlot, organization: organizationSlot)
+            if membershipsDone {
+                storage.addMembership(user: userSlot, organization: organizationSlot)
+            } else {
+                storage.appendMembership(user: userSlot, organization: organizationSlot)
+            }
+        }
+
+        /// Whether the memberships are in the pair table and the member lists.
+        private var membershipsDone = false
+
+        /// Enters the memberships in the pair table and builds the member lists: at the
+        /// first grant (readers feed every membership before the grants, so on the build's
+        /// own thread this overlaps the reading of the grants), or at the end.
+        private mutating func finishMemberships() {
+            guard !membershipsDone else { return }
+            membershipsDone = true
+            storage.indexMemberships()
+            storage.sortMembers()
         }
 
         /// The membership last granted to: readers feed the grants of one membership
@@ -144,7 +161,7 @@ public final class IndexSnapshot: Sendable {
                 // Done with it (in the store's order; any later grant to it recomputes again).
                 storage.recomputeEffective(last)
             }
-            storage.indexMemberships()
+            finishMemberships()
             // Grants arrive in (user, organization) order, as the memberships did.
             lastMembership = storage.membership(user, organization, guess: (lastMembership ?? -1) + 1)
             return lastMembership
@@ -165,9 +182,8 @@ public final class IndexSnapshot: Sendable {
         }
 
         consuming func finish(revision: UInt64, started: ContinuousClock.Instant) -> IndexSnapshot {
-            storage.indexMemberships()
+            finishMemberships()
             if let lastMembership { storage.recomputeEffective(lastMembership) }
-            storage.sortMembers()
             let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.seconds) * 1000
                 + Double(elapsed.components.attoseconds) / 1e15

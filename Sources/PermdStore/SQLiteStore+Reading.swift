@@ -19,7 +19,9 @@ extension SQLiteStore {
     /// Feeds the whole state to `sink` from one read transaction, in the order `StateSink`
     /// documents; returns the revision of that state.
     public func readState(into sink: inout some StateSink) throws -> UInt64 {
-        try readTransaction { () throws -> UInt64 in
+        try connection.execute("PRAGMA mmap_size = 1099511627776")
+        defer { try? connection.execute("PRAGMA mmap_size = 0") }
+        return try readTransaction { () throws -> UInt64 in
             let revision = try readRevision()
             try rows("SELECT code FROM organizations ORDER BY code") { sink.organization($0.bytes(0)) }
             try rows("SELECT id FROM users ORDER BY id") { sink.user($0.bytes(0)) }
