@@ -185,8 +185,9 @@ public final class IndexSnapshot: Sendable {
             finishMemberships()
             if let lastMembership { storage.recomputeEffective(lastMembership) }
             let elapsed = ContinuousClock.now - started
-            let milliseconds = Double(elapsed.components.seconds) * 1000
-                + Double(elapsed.components.attoseconds) / 1e15
+            // To the microsecond, so that logs and STATS print it short.
+            let milliseconds = ((Double(elapsed.components.seconds) * 1000
+                + Double(elapsed.components.attoseconds) / 1e15) * 1000).rounded() / 1000
             return IndexSnapshot(revision: revision, policy: policy, storage: storage,
                                  buildMilliseconds: milliseconds)
         }

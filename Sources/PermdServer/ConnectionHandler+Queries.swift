@@ -152,7 +152,7 @@ extension ConnectionHandler {
             "roles=\(index.roles)",
             "permissions=\(index.permissions)",
             "index_bytes=\(index.indexBytes)",
-            "build_ms=\((index.buildMilliseconds * 1000).rounded() / 1000)",
+            "build_ms=\(index.buildMilliseconds)",
             "connections=\(shared.connections.load(ordering: .relaxed))",
             "checks=\(shared.checks.load(ordering: .relaxed))",
             "allows=\(shared.allows.load(ordering: .relaxed))",
