@@ -58,14 +58,6 @@ struct IndexStorage: Sendable {
 
     // MARK: Lookups
 
-    /// The membership of `user` in `organization`, by bytes: the CHECK hot path. It skips
-    /// the known flags: a removed user or organization has no membership left.
-    @inline(always)
-    func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> Int? {
-        guard let user = users.find(user), let organization = organizations.find(organization) else { return nil }
-        return membership(user: user, organization: organization)
-    }
-
     func user(_ id: String) -> Int? {
         guard let slot = users.find(id), userKnown[slot] else { return nil }
         return slot
