@@ -72,7 +72,7 @@ func mixWords(_ a: UInt64, _ b: UInt64) -> UInt64 {
     return product.high ^ product.low
 }
 
-/// Interns byte strings (user ids, organization codes, permission keys) to dense integers.
+/// Interns byte strings (user ids, organization codes) to dense integers.
 ///
 /// Open addressing with linear probing over chunked slots; each slot holds the upper 32
 /// bits of the key's hash and its id + 1 (0 = empty), so most probes are settled without
