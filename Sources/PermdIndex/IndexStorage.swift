@@ -14,9 +14,10 @@ struct IndexStorage: Sendable {
     let policy: CompiledPolicy
     /// Row layout: the owner pair (user << 32 | organization, or `deadOwner`), effective
     /// permissions, direct permissions, then assigned roles. The owner sits in the row so
-    /// that a CHECK confirms the membership and tests its bit in one place.
-    let ownerWord = 0
-    let effectiveWord = 1
+    /// that a CHECK confirms the membership and tests its bit in one place. The first two
+    /// are constants, not stored, so that a CHECK does not load them.
+    var ownerWord: Int { 0 }
+    var effectiveWord: Int { 1 }
     let directWord: Int
     let roleWord: Int
 
