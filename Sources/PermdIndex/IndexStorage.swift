@@ -77,7 +77,7 @@ struct IndexStorage: Sendable {
 
     @inline(always)
     private static func owner(_ user: Int, _ organization: Int) -> UInt64 {
-        UInt64(user) << 32 | UInt64(organization)
+        UInt64(truncatingIfNeeded: user) << 32 | UInt64(truncatingIfNeeded: organization)
     }
 
     @inline(always)
