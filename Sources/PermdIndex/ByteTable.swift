@@ -47,7 +47,32 @@ func loadWord(_ start: UnsafeRawPointer, count: Int) -> UInt64 {
     return first | middle &<< UInt64(8 &* (count &>> 1)) | last &<< UInt64(8 &* (count &- 1))
 }
 
-/// Interns byte strings (user ids, organization codes, permission keys) to dense integers.
+/// The first 32 bytes of a key record as four words: in memory order the length byte, then
+/// the key bytes zero-padded (for a longer key, its first 31 bytes). Whole-word loads that
+/// never read outside the key: the last word is loaded so that it ends at the key's last
+/// byte, then shifted down to where the record's word begins. `count` is 1...255.
+@inline(always)
+func keyRecord(_ start: UnsafeRawPointer, count: Int) -> (UInt64, UInt64, UInt64, UInt64) {
+    if count < 8 { return (UInt64(count) | loadWord(start, count: count) &<< 8, 0, 0, 0) }
+    let first = UInt64(count) | start.loadUnaligned(as: UInt64.self) &<< 8
+    let last = start.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self) &>> UInt64(8 &* ((7 &- count) & 7))
+    if count <= 15 { return (first, last, 0, 0) }
+    let second = start.loadUnaligned(fromByteOffset: 7, as: UInt64.self)
+    if count <= 23 { return (first, second, last, 0) }
+    let third = start.loadUnaligned(fromByteOffset: 15, as: UInt64.self)
+    if count <= 31 { return (first, second, third, last) }
+    return (first, second, third, start.loadUnaligned(fromByteOffset: 23, as: UInt64.self))
+}
+
+/// Two words mixed into a hash by one 128-bit multiplication (wyhash's final mix): what
+/// hashes a key record, whose words are the key itself.
+@inline(always)
+func mixWords(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let product = (a ^ 0xA076_1D64_78BD_642F).multipliedFullWidth(by: b ^ 0xE703_7ED1_A0B4_28DB)
+    return product.high ^ product.low
+}
+
+/// Interns byte strings (user ids, organization codes) to dense integers.
 ///
 /// Open addressing with linear probing over chunked slots; each slot holds the upper 32
 /// bits of the key's hash and its id + 1 (0 = empty), so most probes are settled without
@@ -92,12 +117,34 @@ struct ByteTable: Sendable {
     /// The id of `bytes`, or nil when it was never interned.
     ///
     /// The key's record is built once, before probing: for a short key it is also what
-    /// the hash mixes, so the key bytes are read once per lookup.
+    /// the hash mixes, so the key bytes are read once per lookup. Short and long keys probe
+    /// in separate loops, so that a short key's hit costs two word comparisons and nothing
+    /// decides per probe which kind of key it is.
     @inline(always)
     func find(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard bytes.count > 0, bytes.count <= ByteTable.maxKeyLength else { return nil }
-        let expected = ByteTable.record(bytes)
-        let hash = ByteTable.hash(bytes, record: expected)
+        let count = bytes.count
+        // 1...maxKeyLength in one unsigned comparison.
+        guard UInt(bitPattern: count &- 1) < UInt(ByteTable.maxKeyLength), let start = bytes.baseAddress else {
+            return nil
+        }
+        let expected = keyRecord(start, count: count)
+        if count <= ByteTable.inlineBytes {
+            return probe(mixWords(expected.0, expected.1)) { record in
+                record[0] == expected.0 && record[1] == expected.1
+            }
+        }
+        // A long key's record holds its first 7 bytes and where the whole key is.
+        return probe(hashBytes(bytes)) { record in
+            guard record[0] == expected.0 else { return false }
+            let location = record[1]
+            let key = arena.base(Int(truncatingIfNeeded: location >> 32)) + Int(truncatingIfNeeded: location & 0xFFFF_FFFF)
+            return sameBytes(UnsafeRawBufferPointer(start: key, count: count), UnsafeRawBufferPointer(start: start, count: count))
+        }
+    }
+
+    /// The id whose slot carries `hash`'s tag and whose record `matches`, or nil.
+    @inline(always)
+    private func probe(_ hash: UInt64, _ matches: (UnsafePointer<UInt64>) -> Bool) -> Int? {
         let tag = hash & 0xFFFF_FFFF_0000_0000
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
@@ -105,7 +152,7 @@ struct ByteTable: Sendable {
             if slot == 0 { return nil }
             if slot & 0xFFFF_FFFF_0000_0000 == tag {
                 let id = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1
-                if keyEquals(id, bytes, expected) { return id }
+                if matches(UnsafePointer(records.address(2 &* id))) { return id }
             }
             index = (index &+ 1) & mask
         }
@@ -164,27 +211,17 @@ struct ByteTable: Sendable {
     /// The record of `bytes` as `records` holds it, the arena location left zero.
     @inline(always)
     private static func record(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
-        let count = bytes.count
-        guard let start = bytes.baseAddress else { return (0, 0) }
-        if count >= 8 {
-            // Two whole-word loads, no byte loop: the first 8 bytes (the 8th shifted out),
-            // and the last 8 shifted down to start at byte 7.
-            let first = UInt64(count) | start.loadUnaligned(as: UInt64.self) &<< 8
-            guard count <= inlineBytes else { return (first, 0) }
-            let last = start.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
-            return (first, last &>> UInt64(8 &* (15 &- count)))
-        }
-        return (UInt64(count) | loadWord(start, count: count) &<< 8, 0)
+        guard let start = bytes.baseAddress, bytes.count > 0 else { return (0, 0) }
+        let words = keyRecord(start, count: bytes.count)
+        return bytes.count <= inlineBytes ? (words.0, words.1) : (words.0, 0)
     }
 
     /// The slot hash of a key whose record is `record`: for keys of at most `inlineBytes`
-    /// bytes, one 128-bit multiply of the record's two words (wyhash's final mix), which a
-    /// lookup builds anyway to confirm a hit; longer keys hash their bytes.
+    /// bytes, the mix of the record's two words, which a lookup builds anyway to confirm a
+    /// hit; longer keys hash their bytes.
     @inline(always)
     private static func hash(_ bytes: UnsafeRawBufferPointer, record: (UInt64, UInt64)) -> UInt64 {
-        guard bytes.count <= inlineBytes else { return hashBytes(bytes) }
-        let product = (record.0 ^ 0xA076_1D64_78BD_642F).multipliedFullWidth(by: record.1 ^ 0xE703_7ED1_A0B4_28DB)
-        return product.high ^ product.low
+        bytes.count <= inlineBytes ? mixWords(record.0, record.1) : hashBytes(bytes)
     }
 
     /// Calls `body` with the bytes of key `id`.

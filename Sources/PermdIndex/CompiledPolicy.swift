@@ -7,10 +7,10 @@ import PermdPolicy
 final class CompiledPolicy: Sendable {
     /// Sorted permission keys; a key's index is its bit.
     let permissionKeys: [String]
-    let permissionTable: ByteTable
+    let permissionTable: PolicyKeyTable
     /// Sorted role keys; a key's index is its role bit.
     let roleKeys: [String]
-    let roleTable: ByteTable
+    let roleTable: PolicyKeyTable
     /// Words of a permission bitset.
     let permissionWords: Int
     /// Words of a role bitset.
@@ -20,13 +20,9 @@ final class CompiledPolicy: Sendable {
 
     init(_ policy: PolicySet) {
         permissionKeys = policy.permissions.map(\.key)
-        var table = ByteTable(expected: permissionKeys.count)
-        for key in permissionKeys { _ = table.intern(key) }
-        permissionTable = table
+        permissionTable = PolicyKeyTable(permissionKeys)
         roleKeys = policy.roles.map(\.key)
-        var roles = ByteTable(expected: roleKeys.count)
-        for key in roleKeys { _ = roles.intern(key) }
-        roleTable = roles
+        roleTable = PolicyKeyTable(roleKeys)
         permissionWords = max(1, (permissionKeys.count + 63) / 64)
         roleWords = max(1, (roleKeys.count + 63) / 64)
         var grants = [UInt64](repeating: 0, count: roleKeys.count * permissionWords)

@@ -14,9 +14,10 @@ struct IndexStorage: Sendable {
     let policy: CompiledPolicy
     /// Row layout: the owner pair (user << 32 | organization, or `deadOwner`), effective
     /// permissions, direct permissions, then assigned roles. The owner sits in the row so
-    /// that a CHECK confirms the membership and tests its bit in one place.
-    let ownerWord = 0
-    let effectiveWord = 1
+    /// that a CHECK confirms the membership and tests its bit in one place. The first two
+    /// are constants, not stored, so that a CHECK does not load them.
+    var ownerWord: Int { 0 }
+    var effectiveWord: Int { 1 }
     let directWord: Int
     let roleWord: Int
 
@@ -58,14 +59,6 @@ struct IndexStorage: Sendable {
 
     // MARK: Lookups
 
-    /// The membership of `user` in `organization`, by bytes: the CHECK hot path. It skips
-    /// the known flags: a removed user or organization has no membership left.
-    @inline(always)
-    func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> Int? {
-        guard let user = users.find(user), let organization = organizations.find(organization) else { return nil }
-        return membership(user: user, organization: organization)
-    }
-
     func user(_ id: String) -> Int? {
         withBytes(id) { user($0) }
     }
@@ -102,7 +95,7 @@ struct IndexStorage: Sendable {
 
     @inline(always)
     private static func owner(_ user: Int, _ organization: Int) -> UInt64 {
-        UInt64(user) << 32 | UInt64(organization)
+        UInt64(truncatingIfNeeded: user) << 32 | UInt64(truncatingIfNeeded: organization)
     }
 
     @inline(always)
