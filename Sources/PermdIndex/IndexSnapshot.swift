@@ -28,10 +28,11 @@ public final class IndexSnapshot: Sendable {
     public static func build(policy: PolicySet, reader: some StateReader, progressInterval: Int = 1_000_000,
                              progress: (@Sendable (Int) -> Void)? = nil) throws -> IndexSnapshot {
         let start = ContinuousClock.now
-        var builder = Builder(policy: policy, counts: try reader.stateCounts())
-        builder.progress = progress.map { (progressInterval, $0) }
-        // The rows reach the builder on a second thread while the reader reads on.
-        var pipeline = StatePipeline(builder)
+        // The rows reach the builder on a second thread while the reader reads on. The
+        // builder is made in place: a copy left here would share its tables' chunks, and
+        // the build would copy each chunk at its first write.
+        var pipeline = StatePipeline(Builder(policy: policy, counts: try reader.stateCounts(),
+                                             progress: progress.map { (progressInterval, $0) }))
         let revision = try reader.readState(into: &pipeline)
         return pipeline.finish().finish(revision: revision, started: start)
     }
@@ -90,18 +91,20 @@ public final class IndexSnapshot: Sendable {
         let policy: PolicySet
         var storage: IndexStorage
 
-        /// - Parameter counts: the rows the reader will feed, to size the tables (the
-        ///   declared organizations are added to the organizations counted).
-        init(policy: PolicySet, counts: StateCounts?) {
+        /// - Parameters:
+        ///   - counts: the rows the reader will feed, to size the tables (the declared
+        ///     organizations are added to the organizations counted).
+        ///   - progress: every how many rows to report, and to whom.
+        init(policy: PolicySet, counts: StateCounts?, progress: (interval: Int, report: @Sendable (Int) -> Void)? = nil) {
             self.policy = policy
+            self.progress = progress
             storage = IndexStorage(policy: CompiledPolicy(policy), expectedUsers: counts?.users ?? 0,
                                    expectedOrganizations: (counts?.organizations ?? 0) + policy.organizations.count,
                                    expectedMemberships: counts?.memberships ?? 0)
             for organization in policy.organizations { storage.addOrganization(organization.code) }
         }
 
-        /// Every how many rows to report, and to whom.
-        var progress: (interval: Int, report: @Sendable (Int) -> Void)?
+        let progress: (interval: Int, report: @Sendable (Int) -> Void)?
         private var rows = 0
 
         private mutating func countRow() {
