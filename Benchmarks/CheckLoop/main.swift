@@ -4,7 +4,10 @@
 // prints how much of the process is backed by huge pages after the build (with 1,000,000
 // users the index is ~230 MB, nearly all of it in the slabs).
 //
-//     swift build -c release --product CheckLoop && .build/release/CheckLoop [iterations] [users]
+//     swift build -c release --product CheckLoop && .build/release/CheckLoop [iterations] [users] [requests]
+//
+// `requests` (a power of two, 64 by default) is how many distinct requests the loop cycles
+// through: 64 keep their data in the CPU caches, 4,096 or more over many users do not.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,10 +63,12 @@ func hugePages() -> String {
     return ""
 }
 
-// 64 requests as 64-byte records: lengths at 0...2, user at 4, organization at 28,
+// The requests as 64-byte records: lengths at 0...2, user at 4, organization at 28,
 // permission at 40 (as the benchmark's RequestBuffer). 1 in 8 to a non-member
 // organization, 1 in 16 for an unknown user.
-let recordBytes = 64, requestCount = 64
+let recordBytes = 64
+let requestCount = CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3])! : 64
+precondition(requestCount > 0 && requestCount & (requestCount - 1) == 0, "requests must be a power of two")
 var buffer = [UInt8](repeating: 0, count: requestCount * recordBytes)
 var seed: UInt64 = 11
 for index in 0..<requestCount {

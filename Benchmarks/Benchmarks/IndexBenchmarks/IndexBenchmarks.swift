@@ -149,6 +149,12 @@ struct RequestBuffer: Sendable {
     }
 }
 
+/// Where a CHECK benchmark's next sample starts in its request buffer.
+/// `@unchecked Sendable`: the harness runs one sample at a time.
+final class RequestCursor: @unchecked Sendable {
+    var next = 0
+}
+
 /// A state sink that only counts the rows it is fed.
 struct RowCounter: StateSink {
     var rows = 0
@@ -303,6 +309,7 @@ let benchmarks: @Sendable () -> Void = {
 
 /// A CHECK per iteration step over the flat request buffer, in order.
 func checkBenchmark(_ name: String, requests: @autoclosure @escaping @Sendable () -> RequestBuffer) {
+    let cursor = RequestCursor()
     Benchmark(
         name,
         configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
@@ -313,7 +320,10 @@ func checkBenchmark(_ name: String, requests: @autoclosure @escaping @Sendable (
         let mask = buffer.count - 1
         buffer.bytes.withUnsafeBytes { bytes in
             let base = bytes.baseAddress!
-            var next = 0
+            // The harness calls this closure once per sample: each sample goes on where the
+            // last one stopped, so that every request of the buffer is measured (starting
+            // at 0 each time would repeat the first thousand, which then sit in the caches).
+            var next = cursor.next
             // The answers are counted and the count handed to `blackHole` once per
             // iteration: a call per step would cost as much as a third of a CHECK.
             var allowed = 0
@@ -329,6 +339,7 @@ func checkBenchmark(_ name: String, requests: @autoclosure @escaping @Sendable (
                 }
             }
             benchmark.stopMeasurement()
+            cursor.next = next
             blackHole(allowed)
         }
     } setup: {
