@@ -96,7 +96,7 @@ struct ByteTable: Sendable {
     /// bytes, then the arena location (chunk << 32 | offset) of the whole key.
     private var records = ChunkedArray<UInt64>()
     private var arena = ChunkList<UInt8>()
-    private static let inlineBytes = 15
+    static let inlineBytes = 15
 
     /// The number of keys interned.
     var count: Int { records.count / 2 }
@@ -246,6 +246,15 @@ struct ByteTable: Sendable {
             return record[0] == expected.0 && record[1] == expected.1
         }
         return record[0] == expected.0 && withKey(id) { sameBytes($0, bytes) }
+    }
+
+    /// Whether the record of key `id` is `record`, the two words `keyRecord` gives a key of
+    /// at most `inlineBytes` bytes (a longer key's record never equals one: its length
+    /// byte differs).
+    @inline(always)
+    func record(_ id: Int, is record: (UInt64, UInt64)) -> Bool {
+        let stored = records.address(2 &* id)
+        return stored[0] == record.0 && stored[1] == record.1
     }
 
     /// Whether key `id` is `bytes` (no hashing: for checking a guess, such as "the key after

@@ -29,9 +29,18 @@ extension IndexSnapshot {
     /// the stack (~15 more instructions per CHECK).
     @inline(always)
     private func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> Int? {
-        guard let user = storage.users.find(user), let organization = storage.organizations.find(organization) else {
-            return nil
+        guard let user = storage.users.find(user) else { return nil }
+        // A short organization code (most are) is compared with the organizations of the
+        // user's first few memberships instead of being hashed and probed for.
+        if UInt(bitPattern: organization.count &- 1) < UInt(ByteTable.inlineBytes), let start = organization.baseAddress {
+            let record = keyRecord(start, count: organization.count)
+            switch storage.membership(user: user, organizationRecord: (record.0, record.1)) {
+            case .found(let membership): return membership
+            case .absent: return nil
+            case .tooMany: break
+            }
         }
+        guard let organization = storage.organizations.find(organization) else { return nil }
         return storage.membership(user: user, organization: organization)
     }
 

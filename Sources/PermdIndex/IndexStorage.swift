@@ -120,6 +120,36 @@ struct IndexStorage: Sendable {
         }
     }
 
+    /// What walking a user's memberships for an organization found.
+    enum MembershipWalk {
+        case found(Int)
+        /// The user has no membership there.
+        case absent
+        /// The user has more memberships than the walk looks at: use the pair table.
+        case tooMany
+    }
+
+    /// The membership of user slot `user` in the organization whose code has the short-key
+    /// record `organization` (see `keyRecord`), found by walking the user's memberships
+    /// (most users have a handful) and comparing each one's organization record: no hash
+    /// of the code and no probe of the pair table. Looks at `limit` memberships at most.
+    @inline(always)
+    func membership(user: Int, organizationRecord organization: (UInt64, UInt64), limit: Int = 4) -> MembershipWalk {
+        var next = userFirst[user]
+        var looked = 0
+        while next != IndexStorage.none {
+            if looked == limit { return .tooMany }
+            let membership = Int(truncatingIfNeeded: next)
+            let owner = rows[membership, ownerWord]
+            if organizations.record(Int(truncatingIfNeeded: owner & 0xFFFF_FFFF), is: organization) {
+                return .found(membership)
+            }
+            next = nextOfUser[membership]
+            looked &+= 1
+        }
+        return .absent
+    }
+
     func owner(of membership: Int) -> (user: Int, organization: Int) {
         let owner = rows[membership, ownerWord]
         return (Int(owner >> 32), Int(owner & 0xFFFF_FFFF))

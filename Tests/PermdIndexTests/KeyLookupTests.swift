@@ -138,3 +138,43 @@ private func withBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) -> 
         #expect(!check(user, Array(organizations[(index + 1) % organizations.count].utf8)))
     }
 }
+
+/// A CHECK finds a membership by walking the user's first few memberships when the
+/// organization code is short, and by the pair table otherwise (a long code, or a user in
+/// more organizations than the walk looks at). Every path must give the answer EXPLAIN
+/// gives, for members, non-members, and after memberships go.
+@Test func checkFindsTheMembershipByEveryPath() {
+    // Codes of 3 to 22 bytes: the short ones are compared by record, the long ones probed.
+    let codes = (0..<9).map { "org" + String(repeating: "x", count: $0 * 2) + "\($0)" } + ["org_a", "org_b"]
+    let memberships = codes.prefix(9).map {
+        StateFixture.Membership(user: "many", organization: $0, roles: ["viewer"])
+    } + [StateFixture.Membership(user: "few", organization: "org_b", roles: ["admin"]),
+         StateFixture.Membership(user: "few", organization: codes[8], roles: ["viewer"])]
+    let state = StateFixture(organizations: codes, users: ["many", "few", "none"], memberships: memberships, revision: 1)
+    let full = IndexSnapshot.build(policy: testPolicy, state: state, revision: 1)
+    let permissions = ["read:invoices", "delete:org"]
+    let users = ["many", "few", "none", "nobody"]
+    func expectAgreement(_ snapshot: IndexSnapshot) {
+        for user in users {
+            for code in codes + ["org_zz", "orgxxxxxxxxxxxxxxxxxxxxxxx"] {
+                for permission in permissions {
+                    let explained = snapshot.explain(user: user, organization: code, permission: permission).allows
+                    #expect(checkBytes(snapshot, user, code, permission) == explained, "\(user) \(code) \(permission)")
+                }
+            }
+        }
+    }
+    expectAgreement(full)
+    #expect(checkBytes(full, "many", codes[0], "read:invoices"))
+    #expect(checkBytes(full, "many", codes[8], "read:invoices"))
+    #expect(!checkBytes(full, "many", "org_b", "read:invoices"))
+    #expect(checkBytes(full, "few", "org_b", "delete:org"))
+    // Take memberships away, first and last of the user's list among them.
+    let removals = [codes[0], codes[4], codes[8]].enumerated().map { index, code in
+        ChangeRecord(revision: UInt64(2 + index), change: .membershipRemoved(user: "many", organization: code))
+    }
+    let changed = full.applying(removals)!
+    expectAgreement(changed)
+    #expect(!checkBytes(changed, "many", codes[0], "read:invoices"))
+    #expect(checkBytes(changed, "many", codes[1], "read:invoices"))
+}
