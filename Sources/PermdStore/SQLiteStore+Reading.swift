@@ -19,6 +19,9 @@ extension SQLiteStore {
     /// Feeds the whole state to `sink` from one read transaction, in the order `StateSink`
     /// documents; returns the revision of that state.
     public func readState(into sink: inout some StateSink) throws -> UInt64 {
+        // Read the pages in place (memory-mapped) rather than copied into SQLite's cache: the
+        // full read touches every page of the state once. Only during this read, so that
+        // ordinary reads and writes keep plain I/O.
         try connection.execute("PRAGMA mmap_size = 1099511627776")
         defer { try? connection.execute("PRAGMA mmap_size = 0") }
         return try readTransaction { () throws -> UInt64 in
