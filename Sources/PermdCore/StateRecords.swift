@@ -101,9 +101,10 @@ extension StateSink {
     }
 }
 
-/// Calls `body` with the UTF-8 bytes of `text`.
+/// Calls `body` with the UTF-8 bytes of `text` (the modules' one bridge from a `String`
+/// to the byte-slice APIs).
 @inline(__always)
-private func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+package func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
     var text = text
     return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
 }

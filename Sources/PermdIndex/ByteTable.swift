@@ -1,3 +1,4 @@
+import PermdCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -160,14 +161,12 @@ struct ByteTable: Sendable {
 
     /// The id of `key`, or nil when it was never interned.
     func find(_ key: String) -> Int? {
-        var key = key
-        return key.withUTF8 { find(UnsafeRawBufferPointer($0)) }
+        withBytes(key) { find($0) }
     }
 
     /// The id of `key`, interning it when new.
     mutating func intern(_ key: String) -> Int {
-        var key = key
-        return key.withUTF8 { intern(UnsafeRawBufferPointer($0)) }
+        withBytes(key) { intern($0) }
     }
 
     /// The id of `bytes`, interning them when new. Keys longer than 255 bytes are cut

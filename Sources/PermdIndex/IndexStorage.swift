@@ -1,3 +1,5 @@
+import PermdCore
+
 /// The state side of an index, as dense integers: interned users and organizations,
 /// memberships with their bit rows, the (user, organization) → membership table, each
 /// user's memberships and each organization's members sorted by user id.
@@ -524,11 +526,4 @@ struct IndexStorage: Sendable {
         for organization in 0..<members.count { total += members[organization].allocatedBytes }
         return total
     }
-}
-
-/// Calls `body` with the UTF-8 bytes of `text`.
-@inline(__always)
-func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-    var text = text
-    return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
 }

@@ -1,3 +1,5 @@
+import PermdCore
+
 /// The keys one kind of policy entry defines (permission keys, role keys) to their bits: a
 /// small table built once per policy and never changed, so flat rather than chunked like the
 /// `ByteTable`s of the state.
@@ -104,8 +106,7 @@ final class PolicyKeyTable: Sendable {
 
     /// The id of `key`, or nil when no key is `key`.
     func find(_ key: String) -> Int? {
-        var key = key
-        return key.withUTF8 { find(UnsafeRawBufferPointer($0)) }
+        withBytes(key) { find($0) }
     }
 
     /// The slot hash of a key whose record is `record`: its words folded into two and mixed
