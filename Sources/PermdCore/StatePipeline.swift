@@ -9,7 +9,7 @@ import Synchronization
 /// at most `batchesInFlight` batches wait for the second thread, so memory stays bounded
 /// when the reader is the faster side. Feed it as any sink, then call `finish()` for the
 /// sink with every row applied, in the order fed.
-public struct StatePipeline<Sink: StateSink & Sendable>: StateSink {
+package struct StatePipeline<Sink: StateSink & Sendable>: StateSink {
     static var rowsPerBatch: Int { 16_384 }
     static var batchesInFlight: Int { 4 }
 
@@ -17,40 +17,40 @@ public struct StatePipeline<Sink: StateSink & Sendable>: StateSink {
     private let consumer: Consumer
 
     /// - Parameter sink: receives every row, on the pipeline's own thread.
-    public init(_ sink: Sink) {
+    package init(_ sink: Sink) {
         consumer = Consumer(sink)
         batch = consumer.emptyBatch()
     }
 
-    public mutating func organization(_ code: UnsafeRawBufferPointer) {
+    package mutating func organization(_ code: UnsafeRawBufferPointer) {
         batch.append(.organization, code)
         flushWhenFull()
     }
 
-    public mutating func user(_ id: UnsafeRawBufferPointer) {
+    package mutating func user(_ id: UnsafeRawBufferPointer) {
         batch.append(.user, id)
         flushWhenFull()
     }
 
-    public mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {
+    package mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {
         batch.append(.membership, user, organization)
         flushWhenFull()
     }
 
-    public mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+    package mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
                                         role: UnsafeRawBufferPointer) {
         batch.append(.roleAssignment, user, organization, role)
         flushWhenFull()
     }
 
-    public mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
+    package mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
                                      permission: UnsafeRawBufferPointer) {
         batch.append(.directGrant, user, organization, permission)
         flushWhenFull()
     }
 
     /// Waits until every row fed has reached the sink, and returns the sink.
-    public consuming func finish() -> Sink {
+    package consuming func finish() -> Sink {
         flush()
         return consumer.take()
     }
