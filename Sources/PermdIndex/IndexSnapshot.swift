@@ -174,14 +174,14 @@ public final class IndexSnapshot: Sendable {
                                      role: UnsafeRawBufferPointer) {
             countRow()
             guard let membership = membership(user, organization) else { return }
-            storage.assignRole(membership: membership, role: role)
+            storage.setRole(membership: membership, role: role, to: true)
         }
 
         mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
                                   permission: UnsafeRawBufferPointer) {
             countRow()
             guard let membership = membership(user, organization) else { return }
-            storage.grantDirect(membership: membership, permission: permission)
+            storage.setDirect(membership: membership, permission: permission, to: true)
         }
 
         consuming func finish(revision: UInt64, started: ContinuousClock.Instant) -> IndexSnapshot {

@@ -382,42 +382,34 @@ struct IndexStorage: Sendable {
         }
     }
 
-    /// Assigns or unassigns a role (unknown roles grant nothing and are ignored).
+    /// Assigns or unassigns a role, and recomputes the membership's effective bits (unknown
+    /// roles grant nothing and are ignored).
     mutating func setRole(user: String, organization: String, role: String, to value: Bool) {
         guard let membership = membership(user, organization) else { return }
-        setRole(membership: membership, role: role, to: value)
+        withBytes(role) { setRole(membership: membership, role: $0, to: value) }
+        recomputeEffective(membership)
     }
 
-    mutating func setRole(membership: Int, role: String, to value: Bool) {
+    /// Sets or clears a role's bit, leaving the effective bits to `recomputeEffective(_:)`
+    /// (a full build computes them once per membership).
+    mutating func setRole(membership: Int, role: UnsafeRawBufferPointer, to value: Bool) {
         guard let roleBit = policy.roleTable.find(role) else { return }
         rows.set(row: membership, word: roleWord, bit: roleBit, to: value)
-        recomputeEffective(membership)
     }
 
-    /// Assigns a role for a full build, leaving the effective bits to
-    /// `recomputeEffective(_:)` (unknown roles grant nothing and are ignored).
-    mutating func assignRole(membership: Int, role: UnsafeRawBufferPointer) {
-        guard let roleBit = policy.roleTable.find(role) else { return }
-        rows.set(row: membership, word: roleWord, bit: roleBit, to: true)
-    }
-
-    /// Grants or revokes a direct permission (unknown permissions are ignored).
+    /// Grants or revokes a direct permission, and recomputes the membership's effective bits
+    /// (unknown permissions are ignored).
     mutating func setDirect(user: String, organization: String, permission: String, to value: Bool) {
         guard let membership = membership(user, organization) else { return }
-        setDirect(membership: membership, permission: permission, to: value)
-    }
-
-    mutating func setDirect(membership: Int, permission: String, to value: Bool) {
-        guard let bit = policy.permissionTable.find(permission) else { return }
-        rows.set(row: membership, word: directWord, bit: bit, to: value)
+        withBytes(permission) { setDirect(membership: membership, permission: $0, to: value) }
         recomputeEffective(membership)
     }
 
-    /// Grants a direct permission for a full build, leaving the effective bits to
-    /// `recomputeEffective(_:)` (unknown permissions are ignored).
-    mutating func grantDirect(membership: Int, permission: UnsafeRawBufferPointer) {
+    /// Sets or clears a direct permission's bit, leaving the effective bits to
+    /// `recomputeEffective(_:)`.
+    mutating func setDirect(membership: Int, permission: UnsafeRawBufferPointer, to value: Bool) {
         guard let bit = policy.permissionTable.find(permission) else { return }
-        rows.set(row: membership, word: directWord, bit: bit, to: true)
+        rows.set(row: membership, word: directWord, bit: bit, to: value)
     }
 
     /// The membership of a known user in a known organization, trying the live memberships
