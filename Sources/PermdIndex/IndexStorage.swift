@@ -420,12 +420,16 @@ struct IndexStorage: Sendable {
         where membership(candidate, isOf: user, in: organization) {
             return candidate
         }
-        guard let user = self.user(user), let organization = self.organization(organization) else { return nil }
-        return membership(user: user, organization: organization)
+        return membership(user, organization)
     }
 
     /// The membership of a known user in a known organization.
     func membership(_ user: String, _ organization: String) -> Int? {
+        withBytes(user) { user in withBytes(organization) { membership(user, $0) } }
+    }
+
+    /// The membership of a known user in a known organization.
+    func membership(_ user: UnsafeRawBufferPointer, _ organization: UnsafeRawBufferPointer) -> Int? {
         guard let user = self.user(user), let organization = self.organization(organization) else { return nil }
         return membership(user: user, organization: organization)
     }
