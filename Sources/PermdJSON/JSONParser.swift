@@ -51,11 +51,13 @@ public enum JSONParser {
         try parse(Array(text.utf8))
     }
 
+    /// jansson's message, with the one that names jansson's own flag put in plain words.
     private static func text(of error: inout json_error_t) -> String {
-        withUnsafeBytes(of: &error.text) { raw in
-            let bytes = raw.prefix { $0 != 0 }
-            return String(decoding: bytes, as: UTF8.self)
+        let message = withUnsafeBytes(of: &error.text) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
+        return message.replacing("\\u0000 is not allowed without JSON_ALLOW_NUL",
+                                 with: "a NUL character (\\u0000) is not allowed in a string")
     }
 
     private static func convert(_ json: UnsafeMutablePointer<json_t>) -> JSONValue {

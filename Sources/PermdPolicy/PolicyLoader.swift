@@ -49,7 +49,8 @@ public enum PolicyLoader {
         var documents: [PolicyDocument] = []
         for file in files {
             guard let bytes = readFile(file, diagnostics: &diagnostics) else { continue }
-            if let document = PolicyDocument.parse(file: file, bytes: bytes, diagnostics: &diagnostics) {
+            let content = Array(ByteOrderMark.dropped(from: bytes))
+            if let document = PolicyDocument.parse(file: file, bytes: content, diagnostics: &diagnostics) {
                 documents.append(document)
             }
         }

@@ -1,3 +1,5 @@
+import PermdCore
+
 /// A malformed record in a CSV file, at the line where the record starts.
 public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The 1-based line on which the record (or the quoted field) starts.
@@ -52,7 +54,7 @@ public struct CSVReader {
         }
     }
 
-    static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+    static let byteOrderMark = ByteOrderMark.utf8
 
     /// How many bytes of the input have been read (for progress reports).
     public var bytesRead: Int { position }

@@ -34,6 +34,17 @@ import Testing
         #expect(throws: JSONSyntaxError.self) { try JSONParser.parse("{} trailing") }
     }
 
+    /// jansson's message for a NUL names its own flag; people get words instead (issue 10 #15).
+    @Test func aNulInAStringIsExplainedWithoutLibraryInternals() {
+        do {
+            _ = try JSONParser.parse(#"{"a": "x\u0000y"}"#)
+            Issue.record("expected a syntax error")
+        } catch {
+            #expect(!error.message.contains("JSON_"), "\(error.message)")
+            #expect(error.message.contains("NUL"), "\(error.message)")
+        }
+    }
+
     @Test func serializesBackInOrder() throws {
         let text = #"{"z":"ü \"q\"","a":[1,false,null]}"#
         #expect(try JSONParser.parse(text).serialized() == text)

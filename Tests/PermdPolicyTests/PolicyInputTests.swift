@@ -49,6 +49,16 @@ import Testing
                                          message: "invalid JSON: unable to decode byte 0xc3 near '\"'"))
     }
 
+    /// SPEC §2: a policy file may begin with a UTF-8 byte-order mark (editors on Windows write one).
+    @Test func aByteOrderMarkAtTheStartIsAccepted() throws {
+        let fixture = try PolicyFixture()
+        defer { fixture.remove() }
+        try fixture.write("settings.json", Data([0xEF, 0xBB, 0xBF] + Array(PolicyFixture.base["settings.json"]!.utf8)))
+        let result = fixture.load()
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+        #expect(result.policy?.settings.defaultOrganization == "org_default")
+    }
+
     @Test func emptyFile() throws {
         let (fixture, diagnostic) = try single(["z-more.json": ""])
         defer { fixture.remove() }
