@@ -3,7 +3,7 @@ import PermdCore
 extension RequestLine {
     /// The typed request: numbers parsed, identifiers read, JSON payloads decoded; a
     /// malformed argument or payload is `ERR SYNTAX` (nothing reaches the writer).
-    public func decode() throws(ProtocolError) -> Request {
+    public consuming func decode() throws(ProtocolError) -> Request {
         // CHECK is nearly every request: it stays a view, with no String made.
         command == .check ? .query(.check(CheckQuery(self))) : try decodeWithArguments()
     }
