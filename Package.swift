@@ -31,7 +31,8 @@ let package = Package(
 
         // JSON documents over jansson: every JSON input goes through here.
         .target(name: "PermdJSON", dependencies: ["CJansson"], swiftSettings: strict),
-        // Domain vocabulary shared by every module: identifiers, diagnostics, state records.
+        // Domain vocabulary shared by every module: identifiers, diagnostics, state records,
+        // writes with their outcomes and refusals, EXPLAIN's answer.
         .target(name: "PermdCore", swiftSettings: strict),
         // Policy files: model, loader, validator, role flattening.
         .target(name: "PermdPolicy", dependencies: ["PermdCore", "PermdJSON"], swiftSettings: strict),
@@ -43,10 +44,12 @@ let package = Package(
             swiftSettings: strict),
         // The bitset index: compiled snapshots and the queries over them.
         .target(name: "PermdIndex", dependencies: ["PermdCore", "PermdPolicy", "PermdJSON"], swiftSettings: strict),
-        // The line protocol: request parsing and reply encoding, free of I/O.
+        // The line protocol, both ways and free of I/O: lines decoded into typed requests
+        // (JSON payloads included), typed outcomes encoded into replies, domain refusals
+        // mapped to their `ERR` codes.
         .target(
             name: "PermdProtocol",
-            dependencies: ["PermdCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["PermdCore", "PermdJSON", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         // The server: SwiftNIO transport, writer thread, reloads, lifecycle.
         .target(
@@ -64,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "permd",
             dependencies: [
-                "PermdCore", "PermdPolicy", "PermdStore", "PermdIndex", "PermdServer", "PermdJSON",
+                "PermdCore", "PermdPolicy", "PermdStore", "PermdIndex", "PermdProtocol", "PermdServer", "PermdJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -79,8 +82,12 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PermdIndexTests",
-            dependencies: ["PermdIndex", "PermdPolicy", "PermdCore", "PermdJSON", "PermdStore",
+            dependencies: ["PermdIndex", "PermdPolicy", "PermdCore", "PermdJSON", "PermdStore", "PermdProtocol",
                            .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "PermdProtocolTests",
+            dependencies: ["PermdProtocol", "PermdCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(
             name: "PermdServerTests",

@@ -5,9 +5,4 @@
 /* SQLITE_TRANSIENT is a cast macro, which Swift cannot import. */
 static inline sqlite3_destructor_type CSQLite_transient(void) { return SQLITE_TRANSIENT; }
 
-/* sqlite3_db_config is variadic. */
-static inline int CSQLite_db_config_int(sqlite3 *db, int op, int value, int *out) {
-    return sqlite3_db_config(db, op, value, out);
-}
-
 #endif

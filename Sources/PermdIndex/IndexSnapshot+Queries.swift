@@ -1,3 +1,5 @@
+public import PermdCore
+
 extension IndexSnapshot {
     // MARK: Hot path: byte slices, no String, no allocation.
 

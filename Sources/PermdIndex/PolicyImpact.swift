@@ -1,6 +1,8 @@
+public import PermdCore
+
 /// One (user, organization, permission) that a policy change grants or revokes, with what
 /// grants it on the side where it is held.
-public struct GrantChange: Sendable, Hashable, CustomStringConvertible {
+public struct GrantChange: Sendable, Hashable {
     public enum Kind: String, Sendable {
         case granted, revoked
     }
@@ -11,12 +13,6 @@ public struct GrantChange: Sendable, Hashable, CustomStringConvertible {
     public var permission: String
     /// The sources in the new policies (granted) or the old ones (revoked).
     public var sources: [GrantSource]
-
-    /// `+ alice org_acme delete:projects role:admin` (granted) or `- ...` (revoked).
-    public var description: String {
-        ([kind == .granted ? "+" : "-", user, organization, permission] + sources.map(\.description))
-            .joined(separator: " ")
-    }
 }
 
 /// What moving from one policy set to another changes for the same state.

@@ -66,7 +66,7 @@ public struct PolicyTestFile: Sendable {
 }
 
 /// The result of one expected answer of a policy test.
-public struct PolicyTestOutcome: Sendable, Hashable, CustomStringConvertible {
+public struct PolicyTestOutcome: Sendable, Hashable {
     public var file: String
     public var user: String
     public var organization: String
@@ -76,11 +76,6 @@ public struct PolicyTestOutcome: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether the answer is the expected one.
     public var passed: Bool { answer.allows == expectedAllow }
-
-    /// `billing.test.json: alice org_a read:invoices: expected ALLOW, got DENY not-granted`.
-    public var description: String {
-        "\(file): \(user) \(organization) \(permission): expected \(expectedAllow ? "ALLOW" : "DENY"), got \(answer)"
-    }
 }
 
 /// Reads the JSON of a test file, collecting every problem with its pointer.

@@ -67,16 +67,31 @@ public enum Command: UInt8, CaseIterable, Sendable, Hashable {
         }
     }
 
-    /// Whether the command changes state (it needs the admin token, and goes to the writer).
-    public var isWrite: Bool {
+    /// What a command is, which decides who may send it.
+    public enum Kind: Sendable {
+        /// Answered from the index; needs the query token when the server has one.
+        case query
+        /// Changes state: needs the admin token, and goes to the writer.
+        case write
+        /// `AUTH` and `QUIT`: always allowed.
+        case session
+    }
+
+    /// What the command is (its `Request` case after decoding).
+    public var kind: Kind {
         switch self {
         case .userAdd, .userDel, .orgAdd, .orgDel, .memberAdd, .memberDel, .roleAdd, .roleDel,
              .permAdd, .permDel, .signIn, .reload:
-            true
-        default:
-            false
+            .write
+        case .auth, .quit:
+            .session
+        case .check, .perms, .roles, .orgs, .who, .explain, .revision, .sync, .ping, .stats, .help:
+            .query
         }
     }
+
+    /// Whether the command changes state (it needs the admin token, and goes to the writer).
+    public var isWrite: Bool { kind == .write }
 
     /// The usage line shown in ARITY errors.
     public var usage: String {

@@ -1,3 +1,5 @@
+public import PermdCore
+
 /// The code of an `ERR` reply (SPEC §5); a struct so that new codes need no new enum case.
 public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -23,7 +25,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
 
 /// An `ERR <CODE> <message>` reply.
 public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The code, the reply's second word.
     public var code: ErrorCode
+    /// What went wrong, for a person.
     public var message: String
 
     /// - Parameters:
@@ -40,5 +44,44 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     /// The answer to a line over the limit.
     public static func tooLong(limit: Int) -> ProtocolError {
         ProtocolError(.tooLong, "line longer than \(limit) bytes; discarded")
+    }
+}
+
+extension ProtocolError {
+    /// `SYNC` timed out: `ERR STALE <current revision>`.
+    public static func stale(current revision: UInt64) -> ProtocolError {
+        ProtocolError(.stale, "\(revision)")
+    }
+
+    /// The reply to a refused write: its reason's code and its message.
+    public init(_ refusal: WriteRefusal) {
+        self.init(ErrorCode(refusal.reason), refusal.message)
+    }
+
+    /// The reply to a write or RELOAD the writer did not carry out.
+    public init(_ failure: WriteFailure) {
+        switch failure {
+        case .refused(let refusal): self.init(refusal)
+        case .invalidPolicies(let message): self.init(.invalid, message)
+        case .failed(let message): self.init(.internal, message)
+        }
+    }
+}
+
+extension ErrorCode {
+    /// The one mapping from the rules a write breaks to the protocol's codes (SPEC §5):
+    /// something named is missing, an invariant holds, a sign-in is refused, a value is malformed.
+    public init(_ reason: WriteRefusal.Reason) {
+        switch reason {
+        case .unknownUser, .unknownOrganization, .unknownRole, .unknownPermission:
+            self = .notFound
+        case .notMember, .lastOrganization, .protectedOrganization, .userExists, .emailTaken, .identityTaken,
+             .externalIDTaken, .unverifiedEmail:
+            self = .conflict
+        case .signUpRefused, .notMemberAtSignIn, .noOrganization:
+            self = .forbidden
+        case .invalidValue:
+            self = .syntax
+        }
     }
 }

@@ -1,158 +1,103 @@
 public import NIOCore
-import PermdCore
+public import PermdCore
 
-/// A validated request line: its command, the words after it (checked against the
-/// command's arity and the identifier rules of SPEC §1) and, for the commands that take
-/// one, the JSON tail.
-///
-/// A view over the line's bytes: parsing copies nothing and builds no String, so the
-/// CHECK path can read its words straight from the inbound buffer.
-///
-/// Words are separated by one or more spaces; leading and trailing spaces are ignored.
-/// Any other byte outside printable ASCII (a tab, a control byte, UTF-8) in a word is a
-/// `SYNTAX` error. JSON tails may hold any bytes; the JSON parser judges them.
-public struct Request: Sendable {
-    /// The command the line names.
-    public let command: Command
-    /// The whole line, without its terminator.
-    public let line: ByteBuffer
-    /// How many words follow the command word (not counting a JSON tail).
-    public let argumentCount: Int
-    /// Where the first argument starts, as an offset into the line's readable bytes.
-    private let argumentsOffset: Int
-    /// Where the JSON tail starts, as an offset into the line's readable bytes.
-    private let jsonOffset: Int?
+/// A request of the line protocol, decoded (SPEC §5): a query answered from the index, a
+/// change for the writer, or a command about the connection itself. Each is authorized
+/// differently, so that a write can never be answered as a query.
+public enum Request: Sendable, Equatable {
+    /// A question answered from the current snapshot (needs the query token when one is set).
+    case query(Query)
+    /// A change carried out by the writer (needs the admin token).
+    indirect case write(WriteRequest)
+    /// `AUTH` or `QUIT`: always allowed.
+    case session(SessionCommand)
 
-    /// Parses one line (as found by `LineFramer`).
-    public static func parse(_ line: ByteBuffer) -> Result<Request, ProtocolError> {
-        line.withUnsafeReadableBytes { bytes in
-            var words = Words(bytes)
-            guard let commandWord = words.next() else {
-                return .failure(ProtocolError(.syntax, "empty request"))
-            }
-            guard let command = Command.named(commandWord) else {
-                return .failure(ProtocolError(.unknownCommand, "unknown command \(quoted(commandWord)); try HELP"))
-            }
-            let argumentsOffset = words.offset
-            var count = 0
-            var problem: ProtocolError?
-            let wordLimit = command.jsonTail == .none ? Int.max : command.arity.upperBound
-            while count < wordLimit, let word = words.next() {
-                count += 1
-                if problem == nil { problem = identifierProblem(word, position: count) }
-                if count > command.arity.upperBound { break }
-            }
-            var jsonOffset: Int?
-            if command.jsonTail != .none {
-                let rest = words.restOffset
-                if rest < bytes.count { jsonOffset = rest }
-                if jsonOffset == nil && command.jsonTail == .required {
-                    return .failure(arityError(command))
-                }
-            }
-            guard command.arity.contains(count) else {
-                return .failure(arityError(command))
-            }
-            if let problem { return .failure(problem) }
-            return .success(Request(
-                command: command, line: line, argumentCount: count,
-                argumentsOffset: argumentsOffset, jsonOffset: jsonOffset))
+    /// Parses and decodes one line in one step (for callers that authorize nothing;
+    /// the server authorizes between `RequestLine.parse` and `RequestLine.decode`).
+    public static func decode(_ line: ByteBuffer) -> Result<Request, ProtocolError> {
+        RequestLine.parse(line).flatMap { line in
+            Result { () throws(ProtocolError) in try line.decode() }
         }
-    }
-
-    /// Calls `body` with an iterator over the argument words (byte slices of the line).
-    @inlinable
-    public func withArguments<Result>(_ body: (inout Words) throws -> Result) rethrows -> Result {
-        try line.withUnsafeReadableBytes { bytes in
-            var words = Words(bytes, from: argumentsStartOffset)
-            return try body(&words)
-        }
-    }
-
-    /// Where the first argument starts (for `withArguments`).
-    @usableFromInline
-    var argumentsStartOffset: Int { argumentsOffset }
-
-    /// The argument words as Strings (for the commands off the hot path).
-    public var arguments: [String] {
-        withArguments { words in
-            var result: [String] = []
-            result.reserveCapacity(argumentCount)
-            for _ in 0..<argumentCount {
-                guard let word = words.next() else { break }
-                result.append(String(decoding: word, as: UTF8.self))
-            }
-            return result
-        }
-    }
-
-    /// The JSON tail's bytes, or nil when the line has none.
-    public var json: [UInt8]? {
-        guard let jsonOffset else { return nil }
-        return line.getBytes(at: line.readerIndex + jsonOffset, length: line.readableBytes - jsonOffset)
-    }
-
-    private static func arityError(_ command: Command) -> ProtocolError {
-        ProtocolError(.arity, "wrong number of arguments; usage: \(command.usage)")
-    }
-
-    private static func identifierProblem(_ word: UnsafeRawBufferPointer, position: Int) -> ProtocolError? {
-        if word.count > Identifier.maxIDLength {
-            return ProtocolError(.syntax, "argument \(position) is longer than \(Identifier.maxIDLength) bytes")
-        }
-        if !word.allSatisfy(Identifier.isIDByte) {
-            return ProtocolError(.syntax, "argument \(position) holds a byte outside printable ASCII")
-        }
-        return nil
-    }
-
-    /// A word for an error message: printable ASCII kept, anything else as `?`, cut at 64 bytes.
-    static func quoted(_ word: UnsafeRawBufferPointer) -> String {
-        let shown = word.prefix(64).map { Identifier.isIDByte($0) ? $0 : UInt8(ascii: "?") }
-        return "\"" + String(decoding: shown, as: UTF8.self) + (word.count > 64 ? "...\"" : "\"")
     }
 }
 
-/// An iterator over the space-separated words of a line, as byte slices.
-public struct Words: IteratorProtocol {
-    @usableFromInline let bytes: UnsafeRawBufferPointer
-    @usableFromInline var position: Int
+/// A query, with its arguments parsed.
+public enum Query: Sendable, Equatable {
+    /// `CHECK <user> <org> <perm>...`: a view over the line's words, read without allocating.
+    case check(CheckQuery)
+    /// `PERMS <user> <org>`
+    case permissions(user: String, organization: String)
+    /// `ROLES <user> <org>`
+    case roles(user: String, organization: String)
+    /// `ORGS <user> [<perm>]`
+    case organizations(user: String, permission: String?)
+    /// `WHO <org> <perm> [<after> [<limit>]]`; `after` nil starts at the first id.
+    case who(organization: String, permission: String, after: String?, limit: Int)
+    /// `EXPLAIN <user> <org> <perm>`
+    case explain(user: String, organization: String, permission: String)
+    /// `REVISION`
+    case revision
+    /// `SYNC <revision> [<timeout_ms>]`
+    case sync(revision: UInt64, timeoutMilliseconds: Int64)
+    /// `PING`
+    case ping
+    /// `STATS`
+    case stats
+    /// `HELP`
+    case help
 
-    /// - Parameters:
-    ///   - bytes: the line.
-    ///   - start: where to start reading words.
+    /// The page size of `WHO` when the client gives none.
+    public static let defaultWhoLimit = 1000
+    /// The longest page `WHO` returns.
+    public static let maxWhoLimit = 100_000
+    /// How long `SYNC` waits when the client gives no timeout, in milliseconds.
+    public static let defaultSyncTimeout: Int64 = 1000
+    /// The longest wait `SYNC` accepts, in milliseconds.
+    public static let maxSyncTimeout: Int64 = 60_000
+}
+
+/// The words of a `CHECK`, as byte slices of the request line: the user, the
+/// organization, then one to `Command.maxCheckedPermissions` permissions.
+public struct CheckQuery: Sendable, Equatable {
+    @usableFromInline let line: RequestLine
+
+    init(_ line: RequestLine) {
+        self.line = line
+    }
+
+    /// Calls `body` with an iterator over the words: user, organization, permissions.
     @inlinable
-    public init(_ bytes: UnsafeRawBufferPointer, from start: Int = 0) {
-        self.bytes = bytes
-        self.position = start
+    public func withWords<Result>(_ body: (inout Words) throws -> Result) rethrows -> Result {
+        try line.withArguments(body)
     }
 
-    /// Where the next word search starts.
-    var offset: Int { position }
-
-    /// Where the rest of the line starts, after any spaces.
-    var restOffset: Int {
-        var index = position
-        while index < bytes.count && bytes[index] == UInt8(ascii: " ") { index += 1 }
-        return index
+    public static func == (lhs: CheckQuery, rhs: CheckQuery) -> Bool {
+        lhs.line.line == rhs.line.line
     }
+}
 
-    /// Whether no word is left.
-    @inlinable
-    public var isAtEnd: Bool {
-        var index = position
-        while index < bytes.count && bytes[index] == UInt8(ascii: " ") { index += 1 }
-        return index == bytes.count
-    }
+/// What the writer carries out: a change of the state, or `RELOAD` of the policies.
+public enum WriteRequest: Sendable, Hashable {
+    /// A change of the state, through the store's single write path.
+    case write(Write)
+    /// `RELOAD`: read the policy files again and rebuild the index.
+    case reload
+}
 
-    /// The next word, or nil at the end of the line.
-    @inlinable
-    public mutating func next() -> UnsafeRawBufferPointer? {
-        let count = bytes.count
-        while position < count && bytes[position] == UInt8(ascii: " ") { position += 1 }
-        guard position < count else { return nil }
-        let start = position
-        while position < count && bytes[position] != UInt8(ascii: " ") { position += 1 }
-        return UnsafeRawBufferPointer(rebasing: bytes[start..<position])
-    }
+/// A command about the connection itself.
+public enum SessionCommand: Sendable, Hashable {
+    /// `AUTH <token>`
+    case auth(token: String)
+    /// `QUIT`: answer `OK`, then close.
+    case quit
+}
+
+/// Why the writer did not carry out a `WriteRequest`.
+public enum WriteFailure: Error, Sendable, Hashable {
+    /// The rules refuse the write; nothing of it was stored.
+    case refused(WriteRefusal)
+    /// `RELOAD` found errors in the policy files (the first, for a person); the old index keeps serving.
+    case invalidPolicies(String)
+    /// The database or the reload failed (details are in the server log); nothing was stored.
+    case failed(String)
 }

@@ -133,7 +133,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// the connection (consecutive writes go to the writer as one job).
     func processInbound(context: ChannelHandlerContext) {
         refreshSnapshot()
-        var writes: [Request] = []
+        var writes: [WriteRequest] = []
         lines: while !suspended && !closing {
             let savedFramer = framer
             let savedReaderIndex = inbound.readerIndex
@@ -144,21 +144,20 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .tooLong:
                 reply = .tooLong(limit: framer.maxLineLength)
             case .line(let line):
-                switch Request.parse(line) {
+                switch request(from: line) {
                 case .failure(let error):
                     reply = error
-                case .success(let request):
-                    if request.command.isWrite, let refusal = writeRefusal() {
-                        reply = refusal
-                    } else if request.command.isWrite {
-                        writes.append(request)
-                        continue lines
-                    } else if !writes.isEmpty {
-                        reply = nil
-                    } else {
-                        answer(request, context: context)
-                        continue lines
-                    }
+                case .success(.write(let write)):
+                    writes.append(write)
+                    continue lines
+                case .success(.query(let query)) where writes.isEmpty:
+                    answer(query, context: context)
+                    continue lines
+                case .success(.session(let command)) where writes.isEmpty:
+                    answer(command)
+                    continue lines
+                case .success:
+                    reply = nil
                 }
             }
             if !writes.isEmpty {
@@ -204,14 +203,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Sends writes to the writer thread; their replies come back on this event loop.
-    func submit(_ writes: [Request], context: ChannelHandlerContext) {
+    func submit(_ writes: [WriteRequest], context: ChannelHandlerContext) {
         suspended = true
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        shared.writer.submit(StateWriter.Job(requests: writes) { replies in
+        shared.writer.submit(StateWriter.Job(requests: writes) { results in
             eventLoop.execute {
                 let (handler, context) = loopBound.value
-                for reply in replies { Reply.writeLine(reply, into: &handler.outbound) }
+                for result in results { Reply.write(result, into: &handler.outbound) }
                 handler.resume(context: context)
             }
         })

@@ -36,7 +36,7 @@ public final class PermdServer: Service, Sendable {
     ///   - configuration: addresses, limits, tokens.
     ///   - engine: the state behind the index; from now on only the writer thread uses it.
     ///   - logger: where the server logs (it never configures logging).
-    public init(configuration: ServerConfiguration, engine: sending any StateEngine, logger: Logger) {
+    public init(configuration: ServerConfiguration, engine: sending StoreEngine, logger: Logger) {
         let publisher = SnapshotPublisher(engine.snapshot)
         let writer = StateWriter(engine: engine, publisher: publisher, logger: logger)
         shared = ServerContext(
@@ -81,8 +81,8 @@ public final class PermdServer: Service, Sendable {
     public func run() async throws {
         try await start()
         let hangup = Self.watchHangup { [shared] in
-            shared.writer.submit(StateWriter.Job(requests: [Self.reloadRequest]) { replies in
-                shared.logger.info("SIGHUP: \(replies.first ?? "")")
+            shared.writer.submit(StateWriter.Job(requests: [.reload]) { results in
+                shared.logger.info("SIGHUP: \(results.first.map(Reply.line) ?? "")")
             })
         }
         await withGracefulShutdownHandler {
@@ -188,14 +188,6 @@ public final class PermdServer: Service, Sendable {
             "threads": "\(configuration.threads)",
         ])
     }
-
-    /// The RELOAD request SIGHUP sends to the writer.
-    static let reloadRequest: Request = {
-        guard case .success(let request) = Request.parse(ByteBuffer(string: "RELOAD")) else {
-            preconditionFailure("RELOAD must parse")
-        }
-        return request
-    }()
 
     /// Calls `body` on every SIGHUP until the returned source is cancelled.
     private static func watchHangup(_ body: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {

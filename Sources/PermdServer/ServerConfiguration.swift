@@ -26,4 +26,10 @@ public struct ServerConfiguration: Sendable {
 
     /// A configuration with the defaults of SPEC §7.
     public init() {}
+
+    /// The TCP listener as `HOST:PORT` (`permd serve --listen`); the host is empty when there is none.
+    public var listenAddress: String {
+        let shown = host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? ""
+        return "\(shown):\(port)"
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PermdCore
 import PermdIndex
 import PermdProtocol
 
@@ -9,8 +10,9 @@ import PermdProtocol
 final class StateWriter: @unchecked Sendable {
     /// Writes from one connection, answered together.
     struct Job: Sendable {
-        var requests: [Request]
-        var completion: @Sendable ([String]) -> Void
+        var requests: [WriteRequest]
+        /// Called with one result per request, in order.
+        var completion: @Sendable ([Result<WriteOutcome, WriteFailure>]) -> Void
     }
 
     /// How often the database is checked for changes by other processes.
@@ -24,7 +26,7 @@ final class StateWriter: @unchecked Sendable {
     private var finished = false
 
     // Owned by the writer thread once it runs.
-    private let engine: any StateEngine
+    private let engine: StoreEngine
     private let publisher: SnapshotPublisher
     private let logger: Logger
 
@@ -32,7 +34,7 @@ final class StateWriter: @unchecked Sendable {
     ///   - engine: the state the writes go to; the writer thread is its only user.
     ///   - publisher: where new snapshots go.
     ///   - logger: where commit failures and refreshes are logged.
-    init(engine: any StateEngine, publisher: SnapshotPublisher, logger: Logger) {
+    init(engine: StoreEngine, publisher: SnapshotPublisher, logger: Logger) {
         self.engine = engine
         self.publisher = publisher
         self.logger = logger
@@ -99,12 +101,12 @@ final class StateWriter: @unchecked Sendable {
 
     private func commit(_ jobs: [Job]) {
         let requests = jobs.flatMap(\.requests)
-        let replies = engine.perform(requests)
+        let results = engine.perform(requests)
         publisher.publish(engine.snapshot)
         var start = 0
         for job in jobs {
             let end = start + job.requests.count
-            job.completion(Array(replies[start..<end]))
+            job.completion(Array(results[start..<end]))
             start = end
         }
     }

@@ -1,18 +1,19 @@
 public import Logging
 public import PermdIndex
-import PermdCore
+public import PermdCore
 import PermdPolicy
 public import PermdProtocol
 public import PermdStore
 
-/// The production state engine: the SQLite store behind the index. Writes are decoded,
+/// What the writer thread drives: the SQLite store behind the index. Writes are
 /// committed in one `perform` per batch, and the change log is applied to the snapshot
 /// (a full rebuild after a policy reload or when the log no longer reaches back).
-public final class StoreEngine: StateEngine {
+public final class StoreEngine {
     private let store: SQLiteStore
     private let policiesDirectory: String
     private let logger: Logger
     private var dataVersion: Int64
+    /// The snapshot that includes every change committed so far.
     public private(set) var snapshot: IndexSnapshot
 
     /// - Parameters:
@@ -34,25 +35,25 @@ public final class StoreEngine: StateEngine {
         }
     }
 
-    public func perform(_ requests: [Request]) -> [String] {
-        var replies: [String?] = Array(repeating: nil, count: requests.count)
+    /// Carries out the writes (and `RELOAD`s) in order — consecutive writes as one group,
+    /// in one transaction — and brings `snapshot` up to date; one result per request.
+    public func perform(_ requests: [WriteRequest]) -> [Result<WriteOutcome, WriteFailure>] {
+        var results: [Result<WriteOutcome, WriteFailure>?] = Array(repeating: nil, count: requests.count)
         var pending: [(index: Int, write: Write)] = []
         for (index, request) in requests.enumerated() {
-            if request.command == .reload {
-                commit(&pending, into: &replies)
-                replies[index] = reload()
-                continue
-            }
-            do throws(ProtocolError) {
-                pending.append((index, try WriteDecoder.write(for: request)))
-            } catch {
-                replies[index] = error.description
+            switch request {
+            case .write(let write):
+                pending.append((index, write))
+            case .reload:
+                commit(&pending, into: &results)
+                results[index] = reload()
             }
         }
-        commit(&pending, into: &replies)
-        return replies.map { $0 ?? ProtocolError(.internal, "no answer").description }
+        commit(&pending, into: &results)
+        return results.map { $0 ?? .failure(.failed("no answer")) }
     }
 
+    /// Picks up changes committed by other processes; returns whether `snapshot` changed.
     public func refresh() throws -> Bool {
         let version = try store.dataVersion()
         guard version != dataVersion else { return false }
@@ -62,20 +63,21 @@ public final class StoreEngine: StateEngine {
         return snapshot.revision != before
     }
 
-    /// Commits the decoded writes as one group; fills their replies.
-    private func commit(_ pending: inout [(index: Int, write: Write)], into replies: inout [String?]) {
+    /// Commits the writes as one group; fills their results.
+    private func commit(_ pending: inout [(index: Int, write: Write)],
+                        into results: inout [Result<WriteOutcome, WriteFailure>?]) {
         guard !pending.isEmpty else { return }
         defer { pending.removeAll() }
         do {
-            let results = try store.perform(pending.map(\.write))
+            let outcomes = try store.perform(pending.map(\.write))
             try catchUp()
-            for ((index, _), result) in zip(pending, results) {
-                replies[index] = Self.reply(result)
+            for ((index, _), outcome) in zip(pending, outcomes) {
+                results[index] = outcome.mapError(WriteFailure.refused)
             }
         } catch {
             logger.error("write batch failed", metadata: ["error": "\(error)", "writes": "\(pending.count)"])
             for (index, _) in pending {
-                replies[index] = ProtocolError(.internal, "the write failed; see the server log").description
+                results[index] = .failure(.failed("the write failed; see the server log"))
             }
         }
     }
@@ -90,12 +92,12 @@ public final class StoreEngine: StateEngine {
     }
 
     /// `RELOAD` and SIGHUP: a policy set with errors keeps the old index serving.
-    private func reload() -> String {
+    private func reload() -> Result<WriteOutcome, WriteFailure> {
         let result = PolicyLoader.load(directory: policiesDirectory)
         guard let policy = result.policy else {
             for diagnostic in result.diagnostics { logger.error("reload: \(diagnostic)") }
             let first = result.diagnostics.first { $0.severity == .error } ?? result.diagnostics.first
-            return ProtocolError(.invalid, first?.description ?? "the policies do not load").description
+            return .failure(.invalidPolicies(first?.description ?? "the policies do not load"))
         }
         for diagnostic in result.diagnostics { logger.warning("reload: \(diagnostic)") }
         do {
@@ -106,19 +108,10 @@ public final class StoreEngine: StateEngine {
                 "revision": "\(snapshot.revision)", "roles": "\(statistics.roles)",
                 "permissions": "\(statistics.permissions)", "build_ms": "\(statistics.buildMilliseconds)",
             ])
-            return "OK \(snapshot.revision)"
+            return .success(.committed(revision: snapshot.revision))
         } catch {
             logger.error("reload failed", metadata: ["error": "\(error)"])
-            return ProtocolError(.internal, "reload failed; see the server log").description
-        }
-    }
-
-    private static func reply(_ result: Result<WriteOutcome, WriteError>) -> String {
-        switch result {
-        case .success(.committed(let revision)): "OK \(revision)"
-        case .success(.userAdded(let id, let revision)): "OK \(id) \(revision)"
-        case .success(.signedIn(let outcome, _)): outcome.reply
-        case .failure(let error): error.description
+            return .failure(.failed("reload failed; see the server log"))
         }
     }
 }

@@ -59,7 +59,7 @@ extension SQLiteStore {
                     if isolatingRecords { try connection.run("SAVEPOINT record") }
                     created = try importRecord(record, batch)
                     if isolatingRecords { try connection.run("RELEASE record") }
-                } catch let refusal as WriteError {
+                } catch let refusal as WriteRefusal {
                     let refused = ImportRefusal(line: record.line, error: refusal)
                     guard isolatingRecords else {
                         throw StoreError(.importRefused([refused]), path: connection.path, message: "a record was refused")
@@ -100,11 +100,11 @@ extension SQLiteStore {
             for permission in membership.permissions { try checkKey(permission, "permission") }
         }
         for identity in record.identities where identity.provider.isEmpty || identity.providerUserID.isEmpty {
-            throw WriteError(code: .invalid, message: "an identity has an empty provider or provider user id")
+            throw WriteRefusal(.invalidValue, "an identity has an empty provider or provider user id")
         }
         for membership in record.memberships {
             if !batch.organizations.contains(membership.organization) {
-                throw WriteError.unknownOrganization(membership.organization)
+                throw WriteRefusal.unknownOrganization(membership.organization)
             }
             for role in membership.roles ?? [] { try requireRole(role) }
             for permission in membership.permissions { try requirePermission(permission) }

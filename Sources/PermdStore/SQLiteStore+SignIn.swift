@@ -7,7 +7,7 @@ extension SQLiteStore {
     func signIn(_ request: SignInRequest) throws -> SignInResult {
         for (text, what) in [(request.provider, "provider"), (request.providerUserID, "provider_user_id")]
         where text.isEmpty {
-            throw WriteError(code: .invalid, message: "\(what) is empty")
+            throw WriteRefusal(.invalidValue, "\(what) is empty")
         }
         if let organization = request.organization { try checkID(organization, "organization code") }
 

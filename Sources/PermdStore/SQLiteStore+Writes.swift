@@ -3,7 +3,7 @@ import PermdCore
 import PermdPolicy
 
 /// The rules of each write (SPEC §1, §5). Every function here runs inside the write
-/// transaction, throws `WriteError` to refuse, and records what it changed in `pendingChanges`.
+/// transaction, throws `WriteRefusal` to refuse, and records what it changed in `pendingChanges`.
 extension SQLiteStore {
     func apply(_ write: Write) throws -> AppliedWrite {
         switch write {
@@ -52,7 +52,7 @@ extension SQLiteStore {
                 held[code].map { roles in (new.roles ?? []).allSatisfy(roles.contains) } ?? false
             }
             guard sameProfile, sameMemberships else {
-                throw WriteError(code: .conflict, message: "user \"\(id)\" already exists")
+                throw WriteRefusal(.userExists, "user \"\(id)\" already exists")
             }
             return id
         }
@@ -92,7 +92,7 @@ extension SQLiteStore {
             // The unique index on email_lower refused the row: name the user who holds the email.
             guard error.kind == .sqlite(code: SQLiteConnection.uniqueConstraintFailed), let email = profile.email,
                   let owner = try userID(byEmail: email) else { throw error }
-            throw WriteError(code: .conflict, message: "email \"\(email)\" belongs to user \"\(owner)\"")
+            throw WriteRefusal.emailTaken(email, owner: owner)
         }
         guard connection.changes > 0 else { return false }
         pendingChanges.append(.userAdded(user: id))
@@ -104,7 +104,7 @@ extension SQLiteStore {
         let statement = try connection.statement(
             "SELECT email, username, phone, first_name, last_name, picture, email_verified, phone_verified FROM users WHERE id = ?")
         try statement.bind([.text(id)])
-        guard try statement.step() else { throw WriteError.unknownUser(id) }
+        guard try statement.step() else { throw WriteRefusal.unknownUser(id) }
         let stored = UserProfile(
             email: statement.optionalText(0), username: statement.optionalText(1), phone: statement.optionalText(2),
             firstName: statement.optionalText(3), lastName: statement.optionalText(4), picture: statement.optionalText(5))
@@ -118,7 +118,7 @@ extension SQLiteStore {
         guard merged != stored || mergedEmailVerified != storedEmailVerified
             || mergedPhoneVerified != storedPhoneVerified else { return false }
         if let email = merged.email, let owner = try userID(byEmail: email), owner != id {
-            throw WriteError(code: .conflict, message: "email \"\(email)\" belongs to user \"\(owner)\"")
+            throw WriteRefusal.emailTaken(email, owner: owner)
         }
         try connection.run(
             """
@@ -137,7 +137,7 @@ extension SQLiteStore {
     func insertIdentity(_ identity: Identity, user: String) throws -> Bool {
         if let owner = try userID(byIdentity: identity) {
             guard owner == user else {
-                throw WriteError(code: .conflict, message:
+                throw WriteRefusal(.identityTaken,
                     "identity \(identity.provider) \"\(identity.providerUserID)\" belongs to user \"\(owner)\"")
             }
             return false
@@ -166,7 +166,7 @@ extension SQLiteStore {
         if let externalID = record.externalID,
            let owner = try connection.statement("SELECT code FROM organizations WHERE external_id = ? AND code <> ?")
                .firstText([.text(externalID), .text(record.code)]) {
-            throw WriteError(code: .conflict, message:
+            throw WriteRefusal(.externalIDTaken,
                 "external id \"\(externalID)\" belongs to organization \"\(owner)\"")
         }
         guard let stored = try organization(record.code) else {
@@ -177,7 +177,7 @@ extension SQLiteStore {
                                          externalID: record.externalID ?? stored.externalID)
         guard updated != stored else { return }
         if policy.declaredOrganization(record.code) != nil {
-            throw WriteError(code: .conflict, message:
+            throw WriteRefusal(.protectedOrganization,
                 "organization \"\(record.code)\" is declared in the policy files; change its name and external id there")
         }
         try connection.run("UPDATE organizations SET name = ?, external_id = ? WHERE code = ?",
@@ -195,10 +195,10 @@ extension SQLiteStore {
         try checkID(code, "organization code")
         try requireOrganization(code)
         if code == policy.settings.defaultOrganization {
-            throw WriteError(code: .conflict, message: "organization \"\(code)\" is the default organization")
+            throw WriteRefusal(.protectedOrganization, "organization \"\(code)\" is the default organization")
         }
         if policy.declaredOrganization(code) != nil {
-            throw WriteError(code: .conflict, message:
+            throw WriteRefusal(.protectedOrganization,
                 "organization \"\(code)\" is declared in the policy files; remove it there first")
         }
         let stranded = try connection.statement(
@@ -206,7 +206,7 @@ extension SQLiteStore {
             SELECT m.user FROM memberships m WHERE m.org = ?
             AND NOT EXISTS (SELECT 1 FROM memberships o WHERE o.user = m.user AND o.org <> m.org) LIMIT 1
             """).firstText([.text(code)])
-        if let stranded { throw WriteError.lastOrganization(stranded, code) }
+        if let stranded { throw WriteRefusal.lastOrganization(stranded, code) }
         try connection.run("DELETE FROM organizations WHERE code = ?", .text(code))
         pendingChanges.append(.organizationRemoved(code: code))
     }
@@ -229,7 +229,7 @@ extension SQLiteStore {
         try checkSyntax(user: user, organization: organization)
         try requireUserAndOrganization(user: user, organization: organization)
         guard try isMember(user: user, organization: organization) else { return }
-        if try membershipCount(user) == 1 { throw WriteError.lastOrganization(user, organization) }
+        if try membershipCount(user) == 1 { throw WriteRefusal.lastOrganization(user, organization) }
         try connection.run("DELETE FROM memberships WHERE user = ? AND org = ?", .text(user), .text(organization))
         pendingChanges.append(.membershipRemoved(user: user, organization: organization))
     }
@@ -292,13 +292,13 @@ extension SQLiteStore {
 
     func checkID(_ text: String, _ what: String) throws {
         if let problem = Identifier.problemWithID(text) {
-            throw WriteError(code: .invalid, message: "invalid \(what) \"\(text)\": \(problem)")
+            throw WriteRefusal.invalidValue(what, text, problem)
         }
     }
 
     func checkKey(_ text: String, _ what: String) throws {
         if let problem = Identifier.problemWithKey(text) {
-            throw WriteError(code: .invalid, message: "invalid \(what) key \"\(text)\": \(problem)")
+            throw WriteRefusal.invalidValue("\(what) key", text, problem)
         }
     }
 
@@ -313,21 +313,21 @@ extension SQLiteStore {
     }
 
     func requireUser(_ id: String) throws {
-        if try !userExists(id) { throw WriteError.unknownUser(id) }
+        if try !userExists(id) { throw WriteRefusal.unknownUser(id) }
     }
 
     func requireOrganization(_ code: String) throws {
         if try connection.integer("SELECT 1 FROM organizations WHERE code = ?", .text(code)) == nil {
-            throw WriteError.unknownOrganization(code)
+            throw WriteRefusal.unknownOrganization(code)
         }
     }
 
     func requireRole(_ key: String) throws {
-        if policy.role(key) == nil { throw WriteError.unknownRole(key) }
+        if policy.role(key) == nil { throw WriteRefusal.unknownRole(key) }
     }
 
     func requirePermission(_ key: String) throws {
-        if policy.permission(key) == nil { throw WriteError.unknownPermission(key) }
+        if policy.permission(key) == nil { throw WriteRefusal.unknownPermission(key) }
     }
 
     private func requireUserAndOrganization(user: String, organization: String) throws {
@@ -339,7 +339,7 @@ extension SQLiteStore {
     private func requireMembership(user: String, organization: String) throws {
         try requireUserAndOrganization(user: user, organization: organization)
         if try !isMember(user: user, organization: organization) {
-            throw WriteError.notMember(user, organization)
+            throw WriteRefusal.notMember(user, organization)
         }
     }
 

@@ -78,12 +78,12 @@ public final class SQLiteStore: StateReader {
     ///
     /// Results are in request order. Throws only when the transaction itself fails; then
     /// nothing was written.
-    public func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteError>] {
+    public func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
         if writes.isEmpty { return [] }
-        return try writeTransaction { () throws -> [Result<WriteOutcome, WriteError>] in
+        return try writeTransaction { () throws -> [Result<WriteOutcome, WriteRefusal>] in
             var revision = try readRevision()
             let start = revision
-            var results: [Result<WriteOutcome, WriteError>] = []
+            var results: [Result<WriteOutcome, WriteRefusal>] = []
             results.reserveCapacity(writes.count)
             for write in writes {
                 pendingChanges = []
@@ -96,7 +96,7 @@ public final class SQLiteStore: StateReader {
                     }
                     try connection.run("RELEASE write")
                     results.append(.success(applied.outcome(revision: revision)))
-                } catch let refusal as WriteError {
+                } catch let refusal as WriteRefusal {
                     try connection.run("ROLLBACK TO write")
                     try connection.run("RELEASE write")
                     results.append(.failure(refusal))

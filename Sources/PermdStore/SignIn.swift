@@ -1,55 +1,6 @@
 public import PermdCore
 public import PermdPolicy
 
-/// A user signed in through an external provider (SPEC §5 SIGNIN).
-public struct SignInRequest: Sendable, Hashable {
-    public var provider: String
-    public var providerUserID: String
-    public var email: String?
-    public var emailVerified: Bool
-    /// The profile fields present in the request (the email is also `email`).
-    public var profile: UserProfile
-    /// The organization to sign in to; nil lets the store pick or ask.
-    public var organization: String?
-
-    /// - Parameters:
-    ///   - provider: the identity provider (`google`).
-    ///   - providerUserID: the user's id at the provider.
-    ///   - email: the email the provider gave.
-    ///   - emailVerified: whether the provider verified it.
-    ///   - profile: other profile fields present in the request.
-    ///   - organization: the organization asked for.
-    public init(provider: String, providerUserID: String, email: String? = nil, emailVerified: Bool = false,
-                profile: UserProfile = UserProfile(), organization: String? = nil) {
-        self.provider = provider
-        self.providerUserID = providerUserID
-        self.email = email
-        self.emailVerified = emailVerified
-        self.profile = profile
-        self.profile.email = email ?? profile.email
-        self.organization = organization
-    }
-}
-
-/// The answer to a sign-in that was accepted.
-public enum SignInResult: Sendable, Equatable {
-    /// `OK <user> <org>`
-    case signedIn(user: String, organization: String)
-    /// `SELECT <user> <org> <org> ...`: the application asks which one.
-    case select(user: String, organizations: [String])
-    /// `OK <user> <org> NEW`
-    case signedUp(user: String, organization: String)
-
-    /// The protocol's reply line, without the newline.
-    public var reply: String {
-        switch self {
-        case .signedIn(let user, let organization): "OK \(user) \(organization)"
-        case .select(let user, let organizations): (["SELECT", user] + organizations).joined(separator: " ")
-        case .signedUp(let user, let organization): "OK \(user) \(organization) NEW"
-        }
-    }
-}
-
 /// What the store found for a sign-in request, before deciding.
 public struct SignInLookup: Sendable, Equatable {
     /// The user holding the request's identity.
@@ -71,7 +22,7 @@ public struct SignInLookup: Sendable, Equatable {
 /// What the store does for a sign-in: the outcome of `SignInDecision.decide`.
 public enum SignInAction: Sendable, Equatable {
     /// Refuse; store nothing.
-    case refuse(WriteError)
+    case refuse(WriteRefusal)
     /// An existing user signs in: link the identity when found by email, sync the profile
     /// when the settings say so, record the time, and answer `result`.
     case signIn(user: String, linkIdentity: Bool, syncProfile: Bool, result: SignInResult)
@@ -90,14 +41,14 @@ public enum SignInDecision {
             linkIdentity = false
         } else if let byEmail = found.userByEmail {
             guard request.emailVerified else {
-                return .refuse(WriteError(code: .conflict, message:
+                return .refuse(WriteRefusal(.unverifiedEmail,
                     "the email is not verified and belongs to an existing user; sign in with a verified email"))
             }
             user = byEmail
             linkIdentity = true
         } else {
             guard settings.allowSelfSignup else {
-                return .refuse(WriteError(code: .forbidden, message: "sign-up is by invitation only"))
+                return .refuse(WriteRefusal(.signUpRefused, "sign-up is by invitation only"))
             }
             return .signUp(organization: settings.defaultOrganization)
         }
@@ -105,7 +56,7 @@ public enum SignInDecision {
         let result: SignInResult
         if let organization = request.organization {
             guard found.memberships.contains(organization) else {
-                return .refuse(WriteError(code: .forbidden, message:
+                return .refuse(WriteRefusal(.notMemberAtSignIn,
                     "user \"\(user)\" is not a member of organization \"\(organization)\""))
             }
             result = .signedIn(user: user, organization: organization)
@@ -113,7 +64,7 @@ public enum SignInDecision {
             result = .signedIn(user: user, organization: found.memberships[0])
         } else if found.memberships.isEmpty {
             // The invariants rule this out; refuse rather than sign in nowhere.
-            return .refuse(WriteError(code: .forbidden, message: "user \"\(user)\" belongs to no organization"))
+            return .refuse(WriteRefusal(.noOrganization, "user \"\(user)\" belongs to no organization"))
         } else {
             result = .select(user: user, organizations: found.memberships)
         }

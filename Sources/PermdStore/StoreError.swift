@@ -1,5 +1,7 @@
+public import PermdCore
+
 /// A failure of the database itself — it cannot be opened, read or written — as opposed to
-/// a write the rules refuse (`WriteError`). When a `StoreError` is thrown, nothing was written.
+/// a write the rules refuse (`WriteRefusal`). When a `StoreError` is thrown, nothing was written.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure this is, for callers that react differently to each.
     public enum Kind: Sendable, Equatable {
@@ -36,13 +38,15 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// One import record the rules refused: its 1-based line in the source and why.
 public struct ImportRefusal: Sendable, Equatable {
+    /// The record's 1-based line in its source (0 when not from a file).
     public var line: Int
-    public var error: WriteError
+    /// Why it was refused.
+    public var error: WriteRefusal
 
     /// - Parameters:
     ///   - line: the record's line in its source (0 when not from a file).
     ///   - error: why it was refused.
-    public init(line: Int, error: WriteError) {
+    public init(line: Int, error: WriteRefusal) {
         self.line = line
         self.error = error
     }

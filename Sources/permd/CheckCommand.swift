@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PermdIndex
 import PermdPolicy
+import PermdProtocol
 import PermdStore
 
 /// `permd check USER ORG PERM...`: the protocol's CHECK answer, from the files directly.
@@ -15,27 +16,23 @@ struct CheckCommand: ParsableCommand {
             permission, space-separated, in order. Exits 0 whatever the answer.
             """)
 
-    /// The protocol's limit on permissions per CHECK.
-    static let maxPermissions = 64
-
     @Argument(help: "The user id.") var user: String
     @Argument(help: "The organization code.") var organization: String
-    @Argument(help: "Up to 64 permission keys.") var permissions: [String]
+    @Argument(help: "Up to \(Command.maxCheckedPermissions) permission keys.") var permissions: [String]
     @OptionGroup var policyOptions: PolicyOptions
     @OptionGroup var databaseOptions: DatabaseOptions
 
     func validate() throws {
-        guard (1...Self.maxPermissions).contains(permissions.count) else {
-            throw ValidationError("give 1 to \(Self.maxPermissions) permissions, not \(permissions.count)")
+        guard (1...Command.maxCheckedPermissions).contains(permissions.count) else {
+            throw ValidationError("give 1 to \(Command.maxCheckedPermissions) permissions, not \(permissions.count)")
         }
     }
 
     func run() throws {
         let snapshot = try buildSnapshot(policy: policyOptions.load(), database: databaseOptions.db)
-        let words = permissions.map {
-            snapshot.check(user: user, organization: organization, permission: $0) ? "ALLOW" : "DENY"
-        }
-        print(words.joined(separator: " "))
+        print(Reply.line(decisions: permissions.map {
+            snapshot.check(user: user, organization: organization, permission: $0)
+        }))
     }
 }
 

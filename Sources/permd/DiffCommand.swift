@@ -4,6 +4,7 @@ import PermdCore
 import PermdIndex
 import PermdJSON
 import PermdPolicy
+import PermdProtocol
 
 /// `permd diff OLD_DIR NEW_DIR`: every grant that moving from one policy set to another
 /// adds or removes, for the same state.
@@ -60,7 +61,7 @@ struct DiffCommand: ParsableCommand {
         let revoked = changes.count - granted
         switch format {
         case .text:
-            for change in changes { print(change.description) }
+            for change in changes { print(Self.line(change)) }
             print("\(granted) granted, \(revoked) revoked")
         case .json:
             print(Self.json(changes, granted: granted, revoked: revoked).serialized())
@@ -105,6 +106,12 @@ struct DiffCommand: ParsableCommand {
         return state
     }
 
+    /// `+ alice org_acme delete:projects role:admin` (granted) or `- ...` (revoked).
+    static func line(_ change: GrantChange) -> String {
+        ([change.kind == .granted ? "+" : "-", change.user, change.organization, change.permission]
+            + change.sources.map(Reply.text)).joined(separator: " ")
+    }
+
     /// `{"granted": [...], "revoked": [...], "summary": {"granted": N, "revoked": N}}`.
     static func json(_ changes: [GrantChange], granted: Int, revoked: Int) -> JSONValue {
         func entries(_ kind: GrantChange.Kind) -> JSONValue {
@@ -113,7 +120,7 @@ struct DiffCommand: ParsableCommand {
                     JSONMember("user", .string(change.user)),
                     JSONMember("org", .string(change.organization)),
                     JSONMember("permission", .string(change.permission)),
-                    JSONMember("sources", .array(change.sources.map { .string($0.description) })),
+                    JSONMember("sources", .array(change.sources.map { .string(Reply.text($0)) })),
                 ])
             })
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PermdIndex
+import PermdProtocol
 
 /// `permd explain USER ORG PERM`: the protocol's EXPLAIN answer, from the files directly.
 struct ExplainCommand: ParsableCommand {
@@ -20,6 +21,6 @@ struct ExplainCommand: ParsableCommand {
 
     func run() throws {
         let snapshot = try buildSnapshot(policy: policyOptions.load(), database: databaseOptions.db)
-        print(snapshot.explain(user: user, organization: organization, permission: permission).description)
+        print(Reply.line(snapshot.explain(user: user, organization: organization, permission: permission)))
     }
 }

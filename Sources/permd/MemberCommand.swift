@@ -1,5 +1,5 @@
 import ArgumentParser
-import PermdStore
+import PermdCore
 
 /// `permd member add|remove`.
 struct MemberCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import PermdStore
+import PermdCore
 
 /// `permd permission grant|revoke`: direct permissions, held on top of roles.
 struct PermissionCommand: ParsableCommand {

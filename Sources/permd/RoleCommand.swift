@@ -1,5 +1,5 @@
 import ArgumentParser
-import PermdStore
+import PermdCore
 
 /// `permd role assign|unassign`.
 struct RoleCommand: ParsableCommand {

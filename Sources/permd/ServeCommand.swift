@@ -9,11 +9,14 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Serve the line protocol over TCP (and a Unix socket).")
 
+    /// The server's defaults (SPEC §7), which the options below start from.
+    private static let defaults = ServerConfiguration()
+
     @OptionGroup var policyOptions: PolicyOptions
     @OptionGroup var databaseOptions: DatabaseOptions
 
     @Option(help: "HOST:PORT to listen on (env PERMD_LISTEN).")
-    var listen: String = environmentDefault("LISTEN", "127.0.0.1:7468")
+    var listen: String = environmentDefault("LISTEN", defaults.listenAddress)
 
     @Option(help: "Also listen on this Unix socket (env PERMD_UNIX).")
     var unix: String = environmentDefault("UNIX", "")
@@ -25,13 +28,13 @@ struct ServeCommand: AsyncParsableCommand {
     var queryTokenFile: String = environmentDefault("QUERY_TOKEN_FILE", "")
 
     @Option(help: "Longest request line in bytes (env PERMD_MAX_LINE).")
-    var maxLine: Int = Int(environmentDefault("MAX_LINE", "8192")) ?? 8192
+    var maxLine: Int = environmentNumber("MAX_LINE") ?? defaults.maxLineLength
 
     @Option(help: "Seconds without input before a connection is closed (env PERMD_IDLE_TIMEOUT).")
-    var idleTimeout: Int = Int(environmentDefault("IDLE_TIMEOUT", "300")) ?? 300
+    var idleTimeout: Int = environmentNumber("IDLE_TIMEOUT") ?? Int(defaults.idleTimeoutSeconds)
 
     @Option(help: "Connections served at once (env PERMD_MAX_CONNECTIONS).")
-    var maxConnections: Int = Int(environmentDefault("MAX_CONNECTIONS", "10000")) ?? 10_000
+    var maxConnections: Int = environmentNumber("MAX_CONNECTIONS") ?? defaults.maxConnections
 
     func validate() throws {
         for name in ["MAX_LINE", "IDLE_TIMEOUT", "MAX_CONNECTIONS"] {
@@ -50,7 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "permd")
         let policy = try policyOptions.load()
-        var configuration = ServerConfiguration()
+        var configuration = Self.defaults
         let (host, port) = Self.hostAndPort(listen)!
         configuration.host = host
         configuration.port = port
@@ -70,6 +73,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let server = PermdServer(configuration: configuration, engine: engine, logger: logger)
         try await server.runUntilTerminated(logger: logger)
+    }
+
+    /// `PERMD_<NAME>` as a whole number; nil when unset or not a number (`validate` reports that).
+    private static func environmentNumber(_ name: String) -> Int? {
+        ProcessInfo.processInfo.environment["PERMD_" + name].flatMap { Int($0) }
     }
 
     /// `HOST:PORT` (the host may be `[v6]`).

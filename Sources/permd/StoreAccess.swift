@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import PermdCore
 import PermdPolicy
+import PermdProtocol
 import PermdStore
 
 /// The policies and database every management command opens, and the one way they write.
@@ -29,7 +30,7 @@ struct StoreOptions: ParsableArguments {
             case .success(let outcome):
                 return outcome
             case .failure(let refusal):
-                printError(refusal.description)
+                printError(Reply.line(refusal))
                 throw ExitCode(1)
             }
         } catch let error as StoreError {
@@ -38,9 +39,9 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// Performs one write and prints `OK <revision>`.
+    /// Performs one write and prints its answer as the protocol gives it (`OK <revision>`).
     func performAndReport(_ write: Write) throws {
-        print("OK \(try perform(write).revision)")
+        print(Reply.line(try perform(write)))
     }
 
     /// Runs a read, printing a database failure and exiting 1.

@@ -3,6 +3,7 @@ import Foundation
 import PermdCore
 import PermdIndex
 import PermdPolicy
+import PermdProtocol
 
 /// `permd test [DIR]`: runs the policy tests (`*.test.json`) against the policies in DIR.
 struct TestCommand: ParsableCommand {
@@ -47,9 +48,15 @@ struct TestCommand: ParsableCommand {
         }
         let outcomes = files.flatMap { $0.run(policy: policy) }
         let failed = outcomes.filter { !$0.passed }
-        for failure in failed { print(failure.description) }
+        for failure in failed { print(Self.line(failure)) }
         print("\(outcomes.count - failed.count) passed, \(failed.count) failed")
         if !failed.isEmpty { throw ExitCode(4) }
+    }
+
+    /// `billing.test.json: alice org_a read:invoices: expected ALLOW, got DENY not-granted`.
+    static func line(_ failure: PolicyTestOutcome) -> String {
+        "\(failure.file): \(failure.user) \(failure.organization) \(failure.permission): "
+            + "expected \(failure.expectedAllow ? "ALLOW" : "DENY"), got \(Reply.line(failure.answer))"
     }
 
     /// Every `*.test.json` under `directory`, relative to it, sorted.

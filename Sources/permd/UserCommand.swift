@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PermdCore
+import PermdProtocol
 import PermdStore
 
 /// `permd user add|remove|show|list`.
@@ -28,9 +29,7 @@ struct UserCommand: ParsableCommand {
             let user = NewUser(
                 id: id, profile: UserProfile(email: email, firstName: firstName, lastName: lastName),
                 organizations: organizations, roles: roles.isEmpty ? nil : roles)
-            let outcome = try store.perform(.addUser(user))
-            guard case .userAdded(let id, let revision) = outcome else { return print("OK \(outcome.revision)") }
-            print("OK \(id) \(revision)")
+            try store.performAndReport(.addUser(user))
         }
     }
 
@@ -51,7 +50,7 @@ struct UserCommand: ParsableCommand {
         func run() throws {
             let (found, activity) = try store.read { (try $0.user(id), try $0.activity(ofUser: id)) }
             guard let user = found else {
-                printError("ERR NOT_FOUND unknown user \"\(id)\"")
+                printError(Reply.line(WriteRefusal.unknownUser(id)))
                 throw ExitCode(1)
             }
             print(Self.render(user, activity: activity), terminator: "")

@@ -1,6 +1,7 @@
 import PermdCore
 import PermdIndex
 import PermdPolicy
+import PermdProtocol
 import Testing
 
 /// The state behind the effective-permission table (SPEC §1).
@@ -59,7 +60,7 @@ private let cases: [(String, String, String, String)] = [
 @Test(arguments: cases)
 func effectivePermission(user: String, organization: String, permission: String, expected: String) {
     let explanation = snapshot.explain(user: user, organization: organization, permission: permission)
-    #expect(explanation.description == expected)
+    #expect(Reply.line(explanation) == expected)
     let allowed = expected.hasPrefix("ALLOW")
     #expect(snapshot.check(user: user, organization: organization, permission: permission) == allowed)
     #expect(checkBytes(snapshot, user, organization, permission) == allowed)
@@ -68,7 +69,7 @@ func effectivePermission(user: String, organization: String, permission: String,
 
 @Test func everyDenyReasonIsReachable() {
     let reasons = Set(cases.compactMap { $0.3.hasPrefix("DENY ") ? String($0.3.dropFirst(5)) : nil })
-    #expect(reasons == Set(DenyReason.allCases.map(\.rawValue)))
+    #expect(reasons == Set(DenyReason.allCases.map(Reply.text)))
 }
 
 @Test func permissionsAreSortedAndRolesAreTheAssignedOnes() {

@@ -28,9 +28,28 @@ import Testing
     // By hand: alice gains delete:org (through viewer included by billing-admin) and loses
     // refund:payments; bob gains delete:org and keeps refund:payments (direct); carol
     // (admin = *) changes nothing.
-    #expect(changes.map(\.description) == [
-        "+ alice org_a delete:org role:billing-admin",
-        "- alice org_a refund:payments role:billing-admin",
-        "+ bob org_a delete:org role:viewer",
+    #expect(changes.map(Change.init) == [
+        Change(.granted, "alice", "org_a", "delete:org", [.role("billing-admin")]),
+        Change(.revoked, "alice", "org_a", "refund:payments", [.role("billing-admin")]),
+        Change(.granted, "bob", "org_a", "delete:org", [.role("viewer")]),
     ])
+}
+
+/// A `GrantChange`, comparable in one expectation.
+private struct Change: Equatable {
+    var kind: GrantChange.Kind
+    var user: String
+    var organization: String
+    var permission: String
+    var sources: [GrantSource]
+
+    init(_ kind: GrantChange.Kind, _ user: String, _ organization: String, _ permission: String,
+         _ sources: [GrantSource]) {
+        (self.kind, self.user, self.organization, self.permission, self.sources) =
+            (kind, user, organization, permission, sources)
+    }
+
+    init(_ change: GrantChange) {
+        self.init(change.kind, change.user, change.organization, change.permission, change.sources)
+    }
 }

@@ -22,14 +22,17 @@ private func parse(_ text: String) -> (file: PolicyTestFile?, problems: [Diagnos
     #expect(outcomes.allSatisfy { $0.passed }, "\(outcomes)")
 }
 
-@Test func failedOutcomesSayWhatWasExpectedAndWhy() throws {
+@Test func failedOutcomesSayWhatWasExpectedAndWhatWasAnswered() throws {
     let file = try #require(parse(#"""
         {"users": [{"id": "al", "memberships": [{"org": "org_default", "roles": ["admin"]}]}],
          "expect": [{"user": "al", "org": "org_default", "deny": ["delete:org"]}]}
         """#).file)
     let outcome = try #require(file.run(policy: testPolicy).first)
     #expect(!outcome.passed)
-    #expect(outcome.description == "t.test.json: al org_default delete:org: expected DENY, got ALLOW role:admin")
+    #expect((outcome.file, outcome.user, outcome.organization, outcome.permission)
+        == ("t.test.json", "al", "org_default", "delete:org"))
+    #expect(!outcome.expectedAllow)
+    #expect(outcome.answer == .allow([.role("admin")]))
 }
 
 @Test func everyProblemIsReportedWithItsPointer() {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PermdCore
 import PermdPolicy
 import PermdServer
 import PermdStore

@@ -47,7 +47,7 @@ struct StoreFixture {
 
     /// Performs one write and returns its result.
     @discardableResult
-    func write(_ write: Write) throws -> Result<WriteOutcome, WriteError> {
+    func write(_ write: Write) throws -> Result<WriteOutcome, WriteRefusal> {
         try store.perform([write])[0]
     }
 
@@ -57,9 +57,9 @@ struct StoreFixture {
         try write(request).get().revision
     }
 
-    /// The error code of a write that must be refused.
-    func refusal(_ request: Write) throws -> WriteErrorCode? {
-        if case .failure(let error) = try write(request) { return error.code }
+    /// Why a write that must be refused was refused.
+    func refusal(_ request: Write) throws -> WriteRefusal.Reason? {
+        if case .failure(let refusal) = try write(request) { return refusal.reason }
         return nil
     }
 

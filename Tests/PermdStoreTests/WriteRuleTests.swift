@@ -38,7 +38,7 @@ import Testing
     @Test func removingTheLastMembershipIsAConflict() throws {
         let db = try StoreFixture()
         try db.addUser("alice")
-        #expect(try db.refusal(.removeMember(user: "alice", organization: "org_default")) == .conflict)
+        #expect(try db.refusal(.removeMember(user: "alice", organization: "org_default")) == .lastOrganization)
         try db.ok(.addMember(user: "alice", organization: "org_acme", roles: nil))
         try db.ok(.removeMember(user: "alice", organization: "org_default"))
         #expect(try db.store.organizationCodes(ofUser: "alice") == ["org_acme"])
@@ -57,30 +57,30 @@ import Testing
     @Test func grantsNeedAMembership() throws {
         let db = try StoreFixture()
         try db.addUser("alice")
-        #expect(try db.refusal(.assignRole(user: "alice", organization: "org_acme", role: "viewer")) == .conflict)
+        #expect(try db.refusal(.assignRole(user: "alice", organization: "org_acme", role: "viewer")) == .notMember)
         #expect(try db.refusal(.grantPermission(user: "alice", organization: "org_acme", permission: "read:invoices"))
-            == .conflict)
-        #expect(try db.refusal(.assignRole(user: "nobody", organization: "org_acme", role: "viewer")) == .notFound)
-        #expect(try db.refusal(.assignRole(user: "alice", organization: "org_nowhere", role: "viewer")) == .notFound)
-        #expect(try db.refusal(.addMember(user: "alice", organization: "org_nowhere", roles: nil)) == .notFound)
+            == .notMember)
+        #expect(try db.refusal(.assignRole(user: "nobody", organization: "org_acme", role: "viewer")) == .unknownUser)
+        #expect(try db.refusal(.assignRole(user: "alice", organization: "org_nowhere", role: "viewer")) == .unknownOrganization)
+        #expect(try db.refusal(.addMember(user: "alice", organization: "org_nowhere", roles: nil)) == .unknownOrganization)
     }
 
     @Test func unknownRolesAndPermissionsAreNotFound() throws {
         let db = try StoreFixture()
         try db.addUser("alice")
-        #expect(try db.refusal(.assignRole(user: "alice", organization: "org_default", role: "admn")) == .notFound)
-        #expect(try db.refusal(.unassignRole(user: "alice", organization: "org_default", role: "admn")) == .notFound)
+        #expect(try db.refusal(.assignRole(user: "alice", organization: "org_default", role: "admn")) == .unknownRole)
+        #expect(try db.refusal(.unassignRole(user: "alice", organization: "org_default", role: "admn")) == .unknownRole)
         #expect(try db.refusal(.grantPermission(user: "alice", organization: "org_default", permission: "nope"))
-            == .notFound)
-        #expect(try db.refusal(.addUser(NewUser(id: "bob", roles: ["admn"]))) == .notFound)
+            == .unknownPermission)
+        #expect(try db.refusal(.addUser(NewUser(id: "bob", roles: ["admn"]))) == .unknownRole)
         #expect(try db.store.user("bob") == nil)
     }
 
     @Test func defaultAndDeclaredOrganizationsCannotBeRemoved() throws {
         let db = try StoreFixture()
-        #expect(try db.refusal(.removeOrganization("org_default")) == .conflict)
-        #expect(try db.refusal(.removeOrganization("org_acme")) == .conflict)
-        #expect(try db.refusal(.removeOrganization("org_missing")) == .notFound)
+        #expect(try db.refusal(.removeOrganization("org_default")) == .protectedOrganization)
+        #expect(try db.refusal(.removeOrganization("org_acme")) == .protectedOrganization)
+        #expect(try db.refusal(.removeOrganization("org_missing")) == .unknownOrganization)
         try db.ok(.addOrganization(OrganizationRecord(code: "org_tmp")))
         try db.ok(.removeOrganization("org_tmp"))
         #expect(try db.store.organization("org_tmp") == nil)
@@ -90,7 +90,7 @@ import Testing
         let db = try StoreFixture()
         try db.ok(.addOrganization(OrganizationRecord(code: "org_tmp")))
         try db.addUser("alice", organizations: ["org_tmp"])
-        #expect(try db.refusal(.removeOrganization("org_tmp")) == .conflict)
+        #expect(try db.refusal(.removeOrganization("org_tmp")) == .lastOrganization)
         try db.ok(.addMember(user: "alice", organization: "org_default", roles: nil))
         try db.ok(.removeOrganization("org_tmp"))
         #expect(try db.store.organizationCodes(ofUser: "alice") == ["org_default"])
@@ -99,24 +99,24 @@ import Testing
     @Test func emailIsUniqueCaseInsensitively() throws {
         let db = try StoreFixture()
         try db.addUser("alice", email: "Alice@Acme.io")
-        #expect(try db.refusal(.addUser(NewUser(id: "bob", profile: UserProfile(email: "alice@ACME.io")))) == .conflict)
+        #expect(try db.refusal(.addUser(NewUser(id: "bob", profile: UserProfile(email: "alice@ACME.io")))) == .emailTaken)
         #expect(try db.store.user("bob") == nil)
     }
 
     @Test func invalidIdentifiersAreSyntaxErrors() throws {
         let db = try StoreFixture()
-        #expect(try db.refusal(.addUser(NewUser(id: "has space"))) == .invalid)
-        #expect(try db.refusal(.addOrganization(OrganizationRecord(code: ""))) == .invalid)
+        #expect(try db.refusal(.addUser(NewUser(id: "has space"))) == .invalidValue)
+        #expect(try db.refusal(.addOrganization(OrganizationRecord(code: ""))) == .invalidValue)
         try db.addUser("alice")
-        #expect(try db.refusal(.assignRole(user: "alice", organization: "org_default", role: "bad*key")) == .invalid)
+        #expect(try db.refusal(.assignRole(user: "alice", organization: "org_default", role: "bad*key")) == .invalidValue)
     }
 
     @Test func declaredOrganizationsFollowTheFiles() throws {
         let db = try StoreFixture()
         #expect(try db.store.organization("org_acme") ==
             OrganizationRecord(code: "org_acme", name: "Acme Ltd", externalID: "acme-123"))
-        #expect(try db.refusal(.addOrganization(OrganizationRecord(code: "org_acme", name: "Other"))) == .conflict)
-        #expect(try db.refusal(.addOrganization(OrganizationRecord(code: "org_x", externalID: "acme-123"))) == .conflict)
+        #expect(try db.refusal(.addOrganization(OrganizationRecord(code: "org_acme", name: "Other"))) == .protectedOrganization)
+        #expect(try db.refusal(.addOrganization(OrganizationRecord(code: "org_x", externalID: "acme-123"))) == .externalIDTaken)
     }
 
     @Test func removingAUserRemovesEverything() throws {
@@ -124,7 +124,7 @@ import Testing
         try db.addUser("alice", email: "a@x.io", organizations: ["org_acme"])
         try db.ok(.removeUser("alice"))
         #expect(try db.store.user("alice") == nil)
-        #expect(try db.refusal(.removeUser("alice")) == .notFound)
+        #expect(try db.refusal(.removeUser("alice")) == .unknownUser)
         try db.addUser("alice2", email: "a@x.io")  // the email is free again
     }
 
@@ -153,7 +153,7 @@ import Testing
         #expect(try db.ok(.unassignRole(user: "alice", organization: "org_acme", role: "auditor")) == added)
         #expect(try db.ok(.addOrganization(OrganizationRecord(code: "org_acme"))) == added)
         #expect(try db.store.currentRevision() == added)
-        #expect(try db.refusal(.addUser(NewUser(id: "alice", profile: UserProfile(email: "b@x.io")))) == .conflict)
+        #expect(try db.refusal(.addUser(NewUser(id: "alice", profile: UserProfile(email: "b@x.io")))) == .userExists)
     }
 
     @Test func everyChangingWriteBumpsTheRevisionByOne() throws {

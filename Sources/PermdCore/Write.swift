@@ -1,7 +1,5 @@
-public import PermdCore
-
-/// One change requested of the store. Every writer (CLI, import, server) sends these to
-/// `SQLiteStore.perform`, the single write path that enforces SPEC §1.
+/// One change requested of the state. Every writer (CLI, import, server) sends these to the
+/// store's single write path, which enforces SPEC §1.
 public enum Write: Sendable, Hashable {
     case addUser(NewUser)
     case removeUser(String)
@@ -21,6 +19,7 @@ public enum Write: Sendable, Hashable {
 public struct NewUser: Sendable, Hashable {
     /// The id; nil generates one.
     public var id: String?
+    /// The profile fields given.
     public var profile: UserProfile
     /// The organizations to join; nil or empty joins the default organization.
     public var organizations: [String]?
@@ -45,7 +44,9 @@ public struct NewUser: Sendable, Hashable {
 public enum WriteOutcome: Sendable, Equatable {
     /// Committed; also the answer to an idempotent no-op (then the current revision).
     case committed(revision: UInt64)
+    /// A user was created (or one that exists was given again) under `id`.
     case userAdded(id: String, revision: UInt64)
+    /// A sign-in was accepted.
     case signedIn(SignInResult, revision: UInt64)
 
     /// The revision that contains the write.
@@ -53,56 +54,5 @@ public enum WriteOutcome: Sendable, Equatable {
         switch self {
         case .committed(let revision), .userAdded(_, let revision), .signedIn(_, let revision): revision
         }
-    }
-}
-
-/// The protocol error codes a refused write answers with (SPEC §5).
-public enum WriteErrorCode: String, Sendable {
-    case notFound = "NOT_FOUND"
-    case conflict = "CONFLICT"
-    case forbidden = "FORBIDDEN"
-    case invalid = "SYNTAX"
-}
-
-/// A write the rules refuse; nothing of it was stored.
-public struct WriteError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var code: WriteErrorCode
-    /// What and why, for a person (`unknown role "admn"`).
-    public var message: String
-
-    /// - Parameters:
-    ///   - code: the protocol error code.
-    ///   - message: what was refused and why.
-    public init(code: WriteErrorCode, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    /// The protocol's reply: `ERR NOT_FOUND unknown user "bob"`.
-    public var description: String { "ERR \(code.rawValue) \(message)" }
-
-    static func unknownUser(_ id: String) -> WriteError {
-        WriteError(code: .notFound, message: "unknown user \"\(id)\"")
-    }
-
-    static func unknownOrganization(_ code: String) -> WriteError {
-        WriteError(code: .notFound, message: "unknown organization \"\(code)\"")
-    }
-
-    static func unknownRole(_ key: String) -> WriteError {
-        WriteError(code: .notFound, message: "unknown role \"\(key)\"")
-    }
-
-    static func unknownPermission(_ key: String) -> WriteError {
-        WriteError(code: .notFound, message: "unknown permission \"\(key)\"")
-    }
-
-    static func notMember(_ user: String, _ organization: String) -> WriteError {
-        WriteError(code: .conflict, message: "user \"\(user)\" is not a member of organization \"\(organization)\"")
-    }
-
-    static func lastOrganization(_ user: String, _ organization: String) -> WriteError {
-        WriteError(code: .conflict, message:
-            "user \"\(user)\" would be left without an organization (\"\(organization)\" is its only one)")
     }
 }
