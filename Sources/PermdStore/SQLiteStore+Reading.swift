@@ -1,19 +1,5 @@
-public import Foundation
+import Foundation
 public import PermdCore
-
-/// When a user was created, last changed and last signed in.
-public struct UserActivity: Sendable, Hashable {
-    public var created: Date
-    public var updated: Date
-    public var lastSignedIn: Date?
-
-    /// - Parameters: see each property.
-    public init(created: Date, updated: Date, lastSignedIn: Date?) {
-        self.created = created
-        self.updated = updated
-        self.lastSignedIn = lastSignedIn
-    }
-}
 
 extension SQLiteStore {
     /// Feeds the whole state to `sink` from one read transaction, in the order `StateSink`

@@ -4,13 +4,13 @@ public import Logging
 public import PermdCore
 public import PermdPolicy
 
-/// The database state in one SQLite file, and the single write path that keeps the
+/// The `StateStore` of one SQLite file: the state, and the single write path that keeps the
 /// invariants of SPEC §1: every writer (CLI, import, server) goes through `perform`,
 /// `applyImport` or `reload`.
 ///
 /// Not thread-safe: one owner thread at a time. Several stores (in one process or in
 /// several) may open the same file; writes wait for each other up to the busy timeout.
-public final class SQLiteStore: StateReader {
+public final class SQLiteStore: StateStore {
     /// The policies that name the roles, permissions, defaults and declared organizations.
     public private(set) var policy: PolicySet
     let connection: SQLiteConnection
@@ -69,6 +69,12 @@ public final class SQLiteStore: StateReader {
     /// SQLite's `PRAGMA data_version`: changes when another connection or process commits.
     public func dataVersion() throws(StoreError) -> Int64 {
         try connection.integer("PRAGMA data_version") ?? 0
+    }
+
+    /// `dataVersion()`: unchanged by this connection's own commits, so a change means another
+    /// connection committed.
+    public func commitMarker() throws(StoreError) -> CommitMarker {
+        CommitMarker(try dataVersion())
     }
 
     /// Group commit: all writes in ONE transaction, each inside its own savepoint so that a

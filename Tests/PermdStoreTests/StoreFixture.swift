@@ -4,8 +4,13 @@ import PermdCore
 import PermdPolicy
 @testable import PermdStore
 
+/// The organizations `testPolicy` declares by default.
+let testOrganizations = [OrganizationDefinition(code: "org_default", name: "Default"),
+                         OrganizationDefinition(code: "org_acme", name: "Acme Ltd", externalID: "acme-123")]
+
 /// A small policy set: two declared organizations, a default role and one that includes it.
-func testPolicy(allowSelfSignup: Bool = true, syncProfile: Bool = true, extraRole: Bool = true) -> PolicySet {
+func testPolicy(allowSelfSignup: Bool = true, syncProfile: Bool = true, extraRole: Bool = true,
+                organizations: [OrganizationDefinition] = testOrganizations) -> PolicySet {
     var roles = [
         RoleDefinition(key: "viewer", permissions: ["read:*"], defaultForNewUsers: true),
         RoleDefinition(key: "billing-admin", permissions: ["write:invoices", "refund:payments"], includes: ["viewer"]),
@@ -15,14 +20,13 @@ func testPolicy(allowSelfSignup: Bool = true, syncProfile: Bool = true, extraRol
         permissions: [PermissionDefinition(key: "read:invoices"), PermissionDefinition(key: "write:invoices"),
                       PermissionDefinition(key: "refund:payments")],
         roles: roles,
-        organizations: [OrganizationDefinition(code: "org_default", name: "Default"),
-                        OrganizationDefinition(code: "org_acme", name: "Acme Ltd", externalID: "acme-123")],
+        organizations: organizations,
         settings: PolicySettings(defaultOrganization: "org_default", allowSelfSignup: allowSelfSignup,
                                  syncProfileOnSignIn: syncProfile))
 }
 
 /// A temporary folder removed when the value goes away.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let url: URL
 
     init() {
@@ -35,7 +39,8 @@ final class TemporaryDirectory {
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }
 
-/// A store in a fresh temporary database.
+/// An SQLite store in a fresh temporary database, for the tests of SQLite's own behaviour
+/// (the rules every store follows are in `Contract/`).
 struct StoreFixture {
     let directory = TemporaryDirectory()
     let store: SQLiteStore
@@ -43,30 +48,6 @@ struct StoreFixture {
 
     init(policy: PolicySet = testPolicy()) throws {
         store = try SQLiteStore(path: directory.path("permd.db"), policy: policy, logger: Logger(label: "test"))
-    }
-
-    /// Performs one write and returns its result.
-    @discardableResult
-    func write(_ write: Write) throws -> Result<WriteOutcome, WriteRefusal> {
-        try store.perform([write])[0]
-    }
-
-    /// Performs one write that must succeed; returns its revision.
-    @discardableResult
-    func ok(_ request: Write) throws -> UInt64 {
-        try write(request).get().revision
-    }
-
-    /// Why a write that must be refused was refused.
-    func refusal(_ request: Write) throws -> WriteRefusal.Reason? {
-        if case .failure(let refusal) = try write(request) { return refusal.reason }
-        return nil
-    }
-
-    /// Adds a user in the given organizations and returns the revision.
-    @discardableResult
-    func addUser(_ id: String, email: String? = nil, organizations: [String]? = nil, roles: [String]? = nil) throws -> UInt64 {
-        try ok(.addUser(NewUser(id: id, profile: UserProfile(email: email), organizations: organizations, roles: roles)))
     }
 }
 
@@ -87,4 +68,16 @@ struct RecordingSink: StateSink {
         lines.append("grant \(text(user)) \(text(organization)) \(text(permission))")
     }
     private func text(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// A lock around a value, for collecting results from threads.
+final class Mutex2<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
 }

@@ -1,0 +1,126 @@
+public import Foundation
+public import Logging
+public import PermdCore
+public import PermdPolicy
+
+/// The database state behind permd, as every backend (the SQLite file today, PostgreSQL
+/// next) keeps it: the one write path that enforces SPEC §1, the revision, the change log,
+/// and the reads that the server, the CLI and import/export need.
+///
+/// `Tests/PermdStoreTests/Contract` holds the rules every conformer must pass; read them
+/// with this list.
+///
+/// - Opening (see `StoreLocation.open`) creates or migrates the schema, then creates the
+///   organizations the policies declare (and the default one) or makes their name and
+///   external id follow the files, as one revision when anything changed.
+/// - Every committed change bumps the revision by exactly one, gap-free, and is logged
+///   with that revision in the same transaction; a write that changes nothing answers
+///   the current revision and logs nothing.
+/// - From `StateReader`: `readState(into:)` feeds the whole state from one consistent
+///   read and returns its revision; `changes(after:)` lists the log after a revision,
+///   oldest first, or nil when it no longer reaches back (the reader then rebuilds);
+///   `stateCounts()` may size the build's tables.
+///
+/// A store is a handle on a connection, used by one thread at a time; several handles
+/// (in one process or in several) may share the same state.
+public protocol StateStore: AnyObject, StateReader {
+    /// The policies that name the roles, permissions, defaults and declared organizations
+    /// the writes are checked against.
+    var policy: PolicySet { get }
+
+    /// The revision of the last committed change.
+    func currentRevision() throws(StoreError) -> UInt64
+
+    /// A cheap reading that tells whether anyone else committed: a marker equal to an
+    /// earlier one means nothing was committed in between by another handle; a different
+    /// one means something may have been (also this handle's own commits may change it).
+    func commitMarker() throws(StoreError) -> CommitMarker
+
+    /// Group commit: all writes in one transaction, each isolated so that a refused write
+    /// leaves the others; results in request order. Every write that changes something is
+    /// one revision with its change-log rows. Throws only when the transaction itself
+    /// fails; then nothing was written.
+    func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>]
+
+    /// Switches to a reloaded policy set: the declared organizations follow it, and
+    /// `.policyReloaded` is logged in a new revision, which is returned.
+    func reload(policy: PolicySet) throws(StoreError) -> UInt64
+
+    /// Imports checked records (an `ImportPlan`'s users) in one transaction and one
+    /// revision, through the rules of SPEC §4: never removes anything, idempotent. When any
+    /// record is refused nothing is written (kind `.importRefused`, every refused line);
+    /// a dry run answers the same summary and writes nothing.
+    func applyImport(_ users: [ImportedUser], dryRun: Bool) throws(StoreError) -> ImportSummary
+
+    /// Every organization, sorted by code.
+    func organizations() throws(StoreError) -> [OrganizationRecord]
+
+    /// Every user, sorted by id, with profile, identities and memberships (sorted by
+    /// organization; roles and permissions sorted), from one consistent read — for export.
+    /// Errors `body` throws reach the caller unchanged.
+    func forEachUser(_ body: (UserRecord) throws -> Void) throws
+
+    /// The user with `id` as `forEachUser` gives it, or nil.
+    func user(_ id: String) throws(StoreError) -> UserRecord?
+
+    /// When `user` was created, last changed and last signed in; nil for an unknown user.
+    func activity(ofUser user: String) throws(StoreError) -> UserActivity?
+
+    /// The ids of the users in organization `code` (every user when nil), sorted.
+    func userIDs(inOrganization code: String?) throws(StoreError) -> [String]
+}
+
+/// What `StateStore.commitMarker()` reads; only compared with another marker of the same store.
+public struct CommitMarker: Sendable, Hashable {
+    /// The backend's reading (SQLite: `PRAGMA data_version`).
+    public var value: Int64
+
+    /// - Parameter value: the backend's reading.
+    public init(_ value: Int64) {
+        self.value = value
+    }
+}
+
+/// When a user was created, last changed and last signed in.
+public struct UserActivity: Sendable, Hashable {
+    public var created: Date
+    public var updated: Date
+    public var lastSignedIn: Date?
+
+    /// - Parameters: see each property.
+    public init(created: Date, updated: Date, lastSignedIn: Date?) {
+        self.created = created
+        self.updated = updated
+        self.lastSignedIn = lastSignedIn
+    }
+}
+
+/// Where the state lives, as a `--db` value names it: the one place that picks a backend,
+/// so that `serve`, the CLI and the tests open "the store for this value" alike.
+public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
+    /// An SQLite database file.
+    case sqliteFile(path: String)
+
+    /// The location `db` names; today every value is an SQLite file path.
+    /// - Parameter db: the `--db` value (or `PERMD_DB`).
+    public init(db: String) {
+        self = .sqliteFile(path: db)
+    }
+
+    /// The location for messages: what a person typed, never a secret.
+    public var description: String {
+        switch self {
+        case .sqliteFile(let path): path
+        }
+    }
+
+    /// Opens the store here: created when missing, migrated, declared organizations synced.
+    /// - Parameters:
+    ///   - policy: the validated policies.
+    ///   - logger: where the store reports migrations and slow locks.
+    public func open(policy: PolicySet, logger: Logger) throws(StoreError) -> any StateStore {
+        switch self {
+        case .sqliteFile(let path): try SQLiteStore(path: path, policy: policy, logger: logger)
+        }
+    }
+}
