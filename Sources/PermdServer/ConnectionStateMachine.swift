@@ -226,7 +226,7 @@ struct ConnectionStateMachine {
 
     /// A line answered on the event loop was taken (a query, a session command, an error).
     mutating func answerableLineFound() -> LineAction {
-        guard state == .batchingWrites else { return .answer }
+        guard case .batchingWrites = state else { return .answer }
         state = .batchComplete
         return .holdForWrites
     }
