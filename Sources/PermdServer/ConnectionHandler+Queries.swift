@@ -60,7 +60,7 @@ extension ConnectionHandler {
         switch command {
         case .quit:
             outbound.writeImmutableBuffer(Reply.ok)
-            closing = true
+            state.quit()
         case .auth(let token):
             do throws(ProtocolError) {
                 try authenticate(token)
@@ -98,46 +98,17 @@ extension ConnectionHandler {
     private func authenticate(_ token: String) throws(ProtocolError) {
         let configuration = shared.configuration
         if let admin = configuration.adminToken, tokensMatch(token, admin) {
-            isAdmin = true
-            mayQuery = true
+            access.raise(to: .admin)
             return
         }
         if let query = configuration.queryToken, tokensMatch(token, query) {
-            mayQuery = true
+            access.raise(to: .query)
             return
         }
         if configuration.adminToken == nil && configuration.queryToken == nil {
             throw ProtocolError(.noAuth, "this server has no tokens configured")
         }
         throw ProtocolError(.noAuth, "wrong token")
-    }
-
-    /// `SYNC`: answers now when the snapshot has the revision, else suspends the
-    /// connection and checks again on timers (never blocking the event loop).
-    private func sync(to revision: UInt64, timeoutMilliseconds: Int64, context: ChannelHandlerContext) {
-        if snapshot.revision >= revision {
-            Reply.writeRevision(snapshot.revision, into: &outbound)
-            return
-        }
-        suspended = true
-        shared.writer.requestRefresh()
-        let deadline = NIODeadline.now() + .milliseconds(timeoutMilliseconds)
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        func poll() {
-            let (handler, context) = loopBound.value
-            handler.refreshSnapshot()
-            let current = handler.snapshot.revision
-            if current >= revision {
-                Reply.writeRevision(current, into: &handler.outbound)
-            } else if NIODeadline.now() >= deadline {
-                Reply.writeError(.stale(current: current), into: &handler.outbound)
-            } else {
-                context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(2)) { poll() }
-                return
-            }
-            handler.resume(context: context)
-        }
-        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(1)) { poll() }
     }
 
     private func statistics() -> Statistics {

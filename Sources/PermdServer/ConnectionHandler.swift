@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import PermdCore
 import PermdIndex
 import PermdProtocol
 import Synchronization
@@ -29,9 +30,9 @@ struct DrainEvent: Sendable {}
 /// queries are answered synchronously from the current snapshot into one outbound buffer
 /// per read burst (written with a nil promise, flushed once in `channelReadComplete`).
 ///
-/// Writes and `SYNC` suspend the connection: later lines stay in the inbound buffer (and
-/// reading stops) until the answer is in, so replies keep request order and a query after
-/// a write sees it.
+/// The flow — when to take lines, hold reading back, hand writes to the writer, close —
+/// is decided by a `ConnectionStateMachine`; this handler reports the channel's events to
+/// it and carries out the actions it returns.
 final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -42,25 +43,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// admin token is configured).
     let isLocal: Bool
 
+    var state = ConnectionStateMachine()
+    var access: ConnectionAccess
     var framer: LineFramer
     var inbound = ByteBuffer()
     var outbound = ByteBuffer()
     var snapshot: IndexSnapshot
     var generation: UInt64
-
-    /// A write or SYNC is outstanding: process no more lines until its answer is in.
-    var suspended = false
-    /// `read` was asked for while reading is held back.
-    var readHeldBack = false
-    /// The client closed its side: answer the rest, then close.
-    var inputClosed = false
-    /// QUIT: answer what is due, then close.
-    var closing = false
-    /// Shutdown: answer the complete lines received, then close.
-    var draining = false
-    var closed = false
-    var isAdmin = false
-    var mayQuery: Bool
+    /// The wake-ups of the SYNC being waited for, cancelled once it is answered.
+    var syncWait: (wakeUp: SnapshotPublisher.WakeUpID, deadline: Scheduled<Void>)?
 
     // Counted locally, added to the shared statistics once per burst.
     var checks = 0
@@ -72,19 +63,24 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.isLocal = isLocal
         self.framer = LineFramer(maxLineLength: shared.configuration.maxLineLength)
         (generation, snapshot) = shared.publisher.latest
-        mayQuery = shared.configuration.queryToken == nil
+        access = ConnectionAccess(queryTokenRequired: shared.configuration.queryToken != nil)
     }
+
+    /// Whether this connection may query.
+    var mayQuery: Bool { access.mayQuery }
 
     // MARK: Channel events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let bytes = unwrapInboundIn(data)
-        if inbound.readableBytes == 0 {
-            inbound = bytes
-        } else {
-            inbound.writeImmutableBuffer(bytes)
+        switch state.bytesRead() {
+        case .processLines:
+            append(unwrapInboundIn(data))
+            processLines(context: context)
+        case .buffer:
+            append(unwrapInboundIn(data))
+        case .discard:
+            break
         }
-        processInbound(context: context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -92,31 +88,42 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if suspended || closing || draining || !context.channel.isWritable {
-            readHeldBack = true
-        } else {
-            context.read()
+        switch state.readRequested() {
+        case .read: context.read()
+        case .none: break
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        resumeReading(context: context)
+        switch state.writabilityChanged(isWritable: context.channel.isWritable) {
+        case .read: context.read()
+        case .none: break
+        }
         context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let event as ChannelEvent where event == .inputClosed:
-            inputClosed = true
-            processInbound(context: context)
+            switch state.inputClosed() {
+            case .processLines: processLines(context: context)
+            case .none: break
+            }
             flush(context: context)
         case is DrainEvent:
-            draining = true
-            processInbound(context: context)
+            switch state.drain() {
+            case .processLines: processLines(context: context)
+            case .none: break
+            }
             flush(context: context)
         case let event as IdleStateHandler.IdleStateEvent where event == .read:
-            shared.logger.debug("closing an idle connection")
-            context.close(promise: nil)
+            switch state.idleTimedOut() {
+            case .closeNow:
+                shared.logger.debug("closing an idle connection")
+                context.close(promise: nil)
+            case .none:
+                break
+            }
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -124,59 +131,81 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         shared.logger.debug("connection error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        switch state.errorCaught() {
+        case .closeNow: context.close(promise: nil)
+        case .none: break
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state.channelClosed()
+        endSyncWait()
+        context.fireChannelInactive()
     }
 
     // MARK: Processing
 
-    /// Answers every complete line in the inbound buffer until a write or SYNC suspends
-    /// the connection (consecutive writes go to the writer as one job).
-    func processInbound(context: ChannelHandlerContext) {
+    func append(_ bytes: ByteBuffer) {
+        if inbound.readableBytes == 0 {
+            inbound = bytes
+        } else {
+            inbound.writeImmutableBuffer(bytes)
+        }
+    }
+
+    /// Answers the complete lines in the inbound buffer for as long as the state machine
+    /// lets it take them (consecutive writes go to the writer as one job).
+    func processLines(context: ChannelHandlerContext) {
         refreshSnapshot()
         var writes: [WriteRequest] = []
-        lines: while !suspended && !closing {
+        lines: while true {
             let savedFramer = framer
             let savedReaderIndex = inbound.readerIndex
-            let event = inputClosed ? framer.finish(in: &inbound) : framer.next(in: &inbound)
-            guard let event else { break }
-            let reply: ProtocolError?
-            switch event {
-            case .tooLong:
-                reply = .tooLong(limit: framer.maxLineLength)
-            case .line(let line):
-                switch request(from: line) {
-                case .failure(let error):
-                    reply = error
-                case .success(.write(let write)):
-                    writes.append(write)
-                    continue lines
-                case .success(.query(let query)) where writes.isEmpty:
-                    answer(query, context: context)
-                    continue lines
-                case .success(.session(let command)) where writes.isEmpty:
-                    answer(command)
-                    continue lines
-                case .success:
-                    reply = nil
+            let found: LineFramer.Event?
+            switch state.nextLine() {
+            case .takeLine: found = framer.next(in: &inbound)
+            case .takeLineOrRest: found = framer.finish(in: &inbound)
+            case .stop: break lines
+            }
+            guard let found else { break }
+            switch request(on: found) {
+            case .success(.write(let write)):
+                state.writeFound()
+                writes.append(write)
+            case let decoded:
+                switch state.answerableLineFound() {
+                case .holdForWrites:
+                    framer = savedFramer
+                    inbound.moveReaderIndex(to: savedReaderIndex)
+                    break lines
+                case .answer:
+                    switch decoded {
+                    case .success(.query(let query)): answer(query, context: context)
+                    case .success(.session(let command)): answer(command)
+                    case .success(.write): break  // taken by the case above
+                    case .failure(let error): Reply.writeError(error, into: &outbound)
+                    }
                 }
             }
-            if !writes.isEmpty {
-                // This line must wait for the writes before it.
-                framer = savedFramer
-                inbound.moveReaderIndex(to: savedReaderIndex)
-                break
-            }
-            if let reply { Reply.writeError(reply, into: &outbound) }
         }
-        if !writes.isEmpty { submit(writes, context: context) }
         if inbound.readableBytes == 0 {
             inbound.clear()
         } else if inbound.readerIndex > 65_536 {
             inbound.discardReadBytes()
         }
-        if (inputClosed || closing || draining) && !suspended {
-            closeWhenWritten(context: context)
+        switch state.linesProcessed() {
+        case .submitWrites: submit(writes, context: context)
+        case .closeWhenWritten: closeWhenWritten(context: context)
+        case .read: context.read()
+        case .none: break
         }
+    }
+
+    /// The request on a framed line, or the error that answers it (a write this
+    /// connection may not make is refused here, before it reaches the writer).
+    func request(on found: LineFramer.Event) -> Result<Request, ProtocolError> {
+        guard case .line(let line) = found else { return .failure(.tooLong(limit: framer.maxLineLength)) }
+        return request(from: line)
     }
 
     /// Takes the latest snapshot when the writer published a new one (one atomic load).
@@ -189,7 +218,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Why this connection may not write, or nil when it may.
     func writeRefusal() -> ProtocolError? {
         if let refusal = queryRefusal() { return refusal }
-        if isAdmin { return nil }
+        if access == .admin { return nil }
         if shared.configuration.adminToken != nil {
             return ProtocolError(.noAuth, "writes need AUTH with the admin token")
         }
@@ -204,38 +233,32 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// Sends writes to the writer thread; their replies come back on this event loop.
     func submit(_ writes: [WriteRequest], context: ChannelHandlerContext) {
-        suspended = true
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         shared.writer.submit(StateWriter.Job(requests: writes) { results in
             eventLoop.execute {
                 let (handler, context) = loopBound.value
-                for result in results { Reply.write(result, into: &handler.outbound) }
-                handler.resume(context: context)
+                handler.writesAnswered(results, context: context)
             }
         })
     }
 
-    /// A suspension ended: go on with the buffered lines, send, read again.
-    func resume(context: ChannelHandlerContext) {
-        guard !closed else { return }
-        suspended = false
-        processInbound(context: context)
-        flush(context: context)
-        resumeReading(context: context)
-    }
-
-    func resumeReading(context: ChannelHandlerContext) {
-        if readHeldBack && !suspended && !closing && !draining && context.channel.isWritable {
-            readHeldBack = false
-            context.read()
+    /// The writer's replies: send them, go on with the lines held back.
+    func writesAnswered(_ results: [Result<WriteOutcome, WriteFailure>], context: ChannelHandlerContext) {
+        switch state.writesAnswered() {
+        case .resume:
+            for result in results { Reply.write(result, into: &outbound) }
+            processLines(context: context)
+            flush(context: context)
+        case .none:
+            break
         }
     }
 
     /// Writes this burst's replies (one write, nil promise) and flushes.
     func flush(context: ChannelHandlerContext) {
         addCounts()
-        guard outbound.readableBytes > 0, !closed else { return }
+        guard outbound.readableBytes > 0 else { return }
         context.write(wrapOutboundOut(outbound), promise: nil)
         outbound = ByteBuffer()
         context.flush()
@@ -243,12 +266,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// Flushes what is due, then closes once it is written.
     func closeWhenWritten(context: ChannelHandlerContext) {
-        guard !closed else { return }
         addCounts()
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(outbound), promise: promise)
         outbound = ByteBuffer()
-        closed = true
         let channel = context.channel
         promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
