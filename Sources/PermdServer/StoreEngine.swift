@@ -5,14 +5,15 @@ import PermdPolicy
 public import PermdProtocol
 public import PermdStore
 
-/// What the writer thread drives: the SQLite store behind the index. Writes are
+/// What the writer thread drives: the store behind the index (any `StateStore`). Writes are
 /// committed in one `perform` per batch, and the change log is applied to the snapshot
 /// (a full rebuild after a policy reload or when the log no longer reaches back).
 public final class StoreEngine {
-    private let store: SQLiteStore
+    private let store: any StateStore
     private let policiesDirectory: String
     private let logger: Logger
-    private var dataVersion: Int64
+    /// The store's commit marker when this engine last looked: a change means another process committed.
+    private var commitMarker: CommitMarker
     /// The snapshot that includes every change committed so far.
     public private(set) var snapshot: IndexSnapshot
 
@@ -20,16 +21,16 @@ public final class StoreEngine {
     ///   - store: the open store (with the validated policies).
     ///   - policiesDirectory: where `RELOAD` reads the policies again.
     ///   - logger: where reloads and failures are logged.
-    public init(store: SQLiteStore, policiesDirectory: String, logger: Logger) throws {
+    public init(store: any StateStore, policiesDirectory: String, logger: Logger) throws {
         self.store = store
         self.policiesDirectory = policiesDirectory
         self.logger = logger
-        dataVersion = try store.dataVersion()
+        commitMarker = try store.commitMarker()
         snapshot = try Self.build(store, logger: logger)
     }
 
     /// A full build, its progress logged (a large state takes seconds).
-    private static func build(_ store: SQLiteStore, logger: Logger) throws -> IndexSnapshot {
+    private static func build(_ store: any StateStore, logger: Logger) throws -> IndexSnapshot {
         try IndexSnapshot.build(policy: store.policy, reader: store) { rows in
             logger.info("building the index", metadata: ["rows_read": "\(rows)"])
         }
@@ -55,9 +56,9 @@ public final class StoreEngine {
 
     /// Picks up changes committed by other processes; returns whether `snapshot` changed.
     public func refresh() throws -> Bool {
-        let version = try store.dataVersion()
-        guard version != dataVersion else { return false }
-        dataVersion = version
+        let marker = try store.commitMarker()
+        guard marker != commitMarker else { return false }
+        commitMarker = marker
         let before = snapshot.revision
         try catchUp()
         return snapshot.revision != before

@@ -65,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.queryToken = queryTokenFile.isEmpty ? nil : try Self.readToken(queryTokenFile)
         let engine: StoreEngine
         do {
-            let store = try SQLiteStore(path: databaseOptions.db, policy: policy, logger: logger)
+            let store = try StoreLocation(db: databaseOptions.db).open(policy: policy, logger: logger)
             engine = try StoreEngine(store: store, policiesDirectory: policyOptions.policies, logger: logger)
         } catch {
             printError("\(databaseOptions.db): \(error)")

@@ -11,10 +11,10 @@ struct StoreOptions: ParsableArguments {
     @OptionGroup var database: DatabaseOptions
 
     /// Loads the policies and opens the database; prints what went wrong and exits 1 on failure.
-    func open() throws -> SQLiteStore {
+    func open() throws -> any StateStore {
         let policies = try policy.load()
         do {
-            return try SQLiteStore(path: database.db, policy: policies, logger: commandLogger())
+            return try StoreLocation(db: database.db).open(policy: policies, logger: commandLogger())
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -45,7 +45,7 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Runs a read, printing a database failure and exiting 1.
-    func read<T>(_ body: (SQLiteStore) throws -> T) throws -> T {
+    func read<T>(_ body: (any StateStore) throws -> T) throws -> T {
         let store = try open()
         do {
             return try body(store)

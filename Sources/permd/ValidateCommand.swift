@@ -64,7 +64,7 @@ private func databaseDiagnostics(_ path: String, policy: PolicySet) -> [Diagnost
         return [Diagnostic(file: path, severity: .error, message: "database not found")]
     }
     do {
-        let store = try SQLiteStore(path: path, policy: policy, logger: commandLogger())
+        let store = try StoreLocation(db: path).open(policy: policy, logger: commandLogger())
         var finder = StaleGrantFinder(policy: policy, file: path)
         _ = try store.readState(into: &finder)
         return finder.diagnostics
