@@ -41,7 +41,7 @@ let package = Package(
             dependencies: ["PermdCore", "PermdPolicy", "PermdJSON", "CSQLite",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        // The bitset index: compiled snapshots and the queries over them.
+        // The bitset index: compiled snapshots, their full build and the queries over them.
         .target(name: "PermdIndex", dependencies: ["PermdCore", "PermdPolicy", "PermdJSON"], swiftSettings: strict),
         // The line protocol: request parsing and reply encoding, free of I/O.
         .target(
@@ -70,16 +70,19 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Helpers shared by the test targets, never by a product (as swift-nio's NIOTestUtils).
+        .target(name: "PermdTestSupport", dependencies: ["PermdIndex", "PermdCore"], swiftSettings: strict),
+
         .testTarget(name: "PermdJSONTests", dependencies: ["PermdJSON"], swiftSettings: strict),
         .testTarget(name: "PermdPolicyTests", dependencies: ["PermdPolicy", "PermdCore", "PermdJSON"], swiftSettings: strict),
         .testTarget(
             name: "PermdStoreTests",
-            dependencies: ["PermdStore", "PermdPolicy", "PermdCore", "CSQLite",
+            dependencies: ["PermdStore", "PermdPolicy", "PermdCore", "PermdTestSupport", "CSQLite",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(
             name: "PermdIndexTests",
-            dependencies: ["PermdIndex", "PermdPolicy", "PermdCore", "PermdJSON", "PermdStore",
+            dependencies: ["PermdIndex", "PermdPolicy", "PermdCore", "PermdJSON", "PermdStore", "PermdTestSupport",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(

@@ -69,22 +69,3 @@ struct StoreFixture {
         try ok(.addUser(NewUser(id: id, profile: UserProfile(email: email), organizations: organizations, roles: roles)))
     }
 }
-
-/// Collects a full state feed as plain lines, to compare with expectations.
-struct RecordingSink: StateSink {
-    var lines: [String] = []
-    mutating func organization(_ code: UnsafeRawBufferPointer) { lines.append("org \(text(code))") }
-    mutating func user(_ id: UnsafeRawBufferPointer) { lines.append("user \(text(id))") }
-    mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {
-        lines.append("member \(text(user)) \(text(organization))")
-    }
-    mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
-                                 role: UnsafeRawBufferPointer) {
-        lines.append("role \(text(user)) \(text(organization)) \(text(role))")
-    }
-    mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
-                              permission: UnsafeRawBufferPointer) {
-        lines.append("grant \(text(user)) \(text(organization)) \(text(permission))")
-    }
-    private func text(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
-}

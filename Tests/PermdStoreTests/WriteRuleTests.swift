@@ -2,6 +2,7 @@ import Logging
 import PermdCore
 import PermdPolicy
 @testable import PermdStore
+import PermdTestSupport
 import Testing
 
 /// The invariants of SPEC §1 as the single write path enforces them.
