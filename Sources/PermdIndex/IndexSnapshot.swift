@@ -37,8 +37,9 @@ public final class IndexSnapshot: Sendable {
         return pipeline.finish().finish(revision: revision, started: start)
     }
 
-    /// Full build from an already-read state (for tests and `permd test` fixtures).
-    public static func build(policy: PolicySet, state: StateFixture, revision: UInt64) -> IndexSnapshot {
+    /// Full build from a state held in memory (`permd check` without a database, `permd
+    /// test` and `permd diff` fixtures, tests).
+    public static func build(policy: PolicySet, state: InMemoryState, revision: UInt64) -> IndexSnapshot {
         let start = ContinuousClock.now
         var builder = Builder(policy: policy, counts: try? state.stateCounts())
         state.feed(into: &builder)

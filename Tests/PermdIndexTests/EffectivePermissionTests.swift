@@ -4,7 +4,7 @@ import PermdPolicy
 import Testing
 
 /// The state behind the effective-permission table (SPEC §1).
-private let state = StateFixture(
+private let state = InMemoryState(
     organizations: ["org_default", "org_a", "org_b"],
     users: ["alice", "bob", "carol", "dave", "erin"],
     memberships: [
@@ -93,10 +93,10 @@ func effectivePermission(user: String, organization: String, permission: String,
 }
 
 @Test func declaredOrganizationsAreKnownWithoutState() {
-    let empty = IndexSnapshot.build(policy: testPolicy, state: StateFixture(), revision: 0)
+    let empty = IndexSnapshot.build(policy: testPolicy, state: InMemoryState(), revision: 0)
     #expect(empty.explain(user: "alice", organization: "org_default", permission: "read:invoices")
         == .deny(.unknownUser))
-    let lonely = IndexSnapshot.build(policy: testPolicy, state: StateFixture(users: ["alice"]), revision: 0)
+    let lonely = IndexSnapshot.build(policy: testPolicy, state: InMemoryState(users: ["alice"]), revision: 0)
     #expect(lonely.explain(user: "alice", organization: "org_default", permission: "read:invoices")
         == .deny(.notMember))
 }
