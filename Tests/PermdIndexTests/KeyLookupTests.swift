@@ -140,7 +140,7 @@ private func withBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) -> 
 }
 
 /// A CHECK finds a membership by walking the user's first few memberships when the
-/// organization code is short, and by the pair table otherwise (a long code, or a user in
+/// organization code is short, and by the membership table otherwise (a long code, or a user in
 /// more organizations than the walk looks at). Every path must give the answer EXPLAIN
 /// gives, for members, non-members, and after memberships go.
 @Test func checkFindsTheMembershipByEveryPath() {
