@@ -42,7 +42,7 @@ let package = Package(
             dependencies: ["PermdCore", "PermdPolicy", "PermdJSON", "CSQLite",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        // The bitset index: compiled snapshots and the queries over them.
+        // The bitset index: compiled snapshots, their full build and the queries over them.
         .target(name: "PermdIndex", dependencies: ["PermdCore", "PermdPolicy", "PermdJSON"], swiftSettings: strict),
         // The line protocol, both ways and free of I/O: lines decoded into typed requests
         // (JSON payloads included), typed outcomes encoded into replies, domain refusals
@@ -73,16 +73,20 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Helpers shared by the test targets, never by a product (as swift-nio's NIOTestUtils).
+        .target(name: "PermdTestSupport", dependencies: ["PermdIndex", "PermdCore"], swiftSettings: strict),
+
         .testTarget(name: "PermdJSONTests", dependencies: ["PermdJSON"], swiftSettings: strict),
         .testTarget(name: "PermdPolicyTests", dependencies: ["PermdPolicy", "PermdCore", "PermdJSON"], swiftSettings: strict),
         .testTarget(
             name: "PermdStoreTests",
-            dependencies: ["PermdStore", "PermdPolicy", "PermdCore", "CSQLite",
+            dependencies: ["PermdStore", "PermdPolicy", "PermdCore", "PermdTestSupport", "CSQLite",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(
             name: "PermdIndexTests",
             dependencies: ["PermdIndex", "PermdPolicy", "PermdCore", "PermdJSON", "PermdStore", "PermdProtocol",
+                           "PermdTestSupport",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(

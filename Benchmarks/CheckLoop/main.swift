@@ -35,15 +35,15 @@ let policy = PolicySet(permissions: permissionKeys.map { PermissionDefinition(ke
 func user(_ number: Int) -> String { "user-" + pad(number, 7) }
 func organization(_ number: Int) -> String { "org-" + pad(number, 4) }
 
-var memberships: [StateFixture.Membership] = []
+var memberships: [InMemoryState.Membership] = []
 for number in 0..<userCount {
     for offset in [0, 1 + number % 7] {
         memberships.append(.init(user: user(number), organization: organization((number + offset) % organizationCount),
                                  roles: ["role-" + pad((number + offset) % roleCount, 2)]))
     }
 }
-let state = StateFixture(organizations: (0..<organizationCount).map(organization),
-                         users: (0..<userCount).map(user), memberships: memberships, revision: 1)
+let state = InMemoryState(organizations: (0..<organizationCount).map(organization),
+                          users: (0..<userCount).map(user), memberships: memberships, revision: 1)
 let snapshot = IndexSnapshot.build(policy: policy, state: state, revision: 1)
 print("index of \(userCount) users: \(snapshot.statistics.indexBytes >> 20) MB\(hugePages())")
 

@@ -24,7 +24,7 @@ public struct PolicyTestFile: Sendable {
     /// The file's `name`, else its path.
     public var name: String
     /// The fixtures (without the policies' declared organizations).
-    public var state: StateFixture
+    public var state: InMemoryState
     public var expectations: [Expectation]
 
     /// Parses and checks a test file against the policies.
@@ -150,7 +150,7 @@ private struct Reader {
     }
 
     mutating func testFile(_ root: JSONValue) -> PolicyTestFile {
-        var file = PolicyTestFile(path: path, name: path, state: StateFixture(), expectations: [])
+        var file = PolicyTestFile(path: path, name: path, state: InMemoryState(), expectations: [])
         let top = JSONPointer.root
         let policy = self.policy
         guard let fields = members(root, at: top, allowed: ["name", "organizations", "users", "expect"]) else {

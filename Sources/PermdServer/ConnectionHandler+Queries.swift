@@ -75,13 +75,11 @@ extension ConnectionHandler {
     func check(_ request: CheckQuery) {
         request.withWords { words in
             guard let user = words.next(), let organization = words.next() else { return }
+            // The membership is looked up once for all the permissions of the line.
             let membership = snapshot.membershipSlot(user: user, organization: organization)
             var first = true
             while let permission = words.next() {
-                var allowed = false
-                if let membership, let slot = snapshot.permissionSlot(permission) {
-                    allowed = snapshot.holds(membership, slot)
-                }
+                let allowed = snapshot.decide(membership, permission)
                 if allowed { allows += 1 } else { denies += 1 }
                 checks += 1
                 if first && words.isAtEnd {

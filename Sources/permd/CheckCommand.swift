@@ -40,7 +40,7 @@ struct CheckCommand: ParsableCommand {
 /// does not exist is not created: the state is then empty (every user unknown).
 func buildSnapshot(policy: PolicySet, database: String) throws -> IndexSnapshot {
     guard FileManager.default.fileExists(atPath: database) else {
-        return IndexSnapshot.build(policy: policy, state: StateFixture(), revision: 0)
+        return IndexSnapshot.build(policy: policy, state: InMemoryState(), revision: 0)
     }
     do {
         let store = try SQLiteStore(path: database, policy: policy, logger: commandLogger())

@@ -83,8 +83,8 @@ struct DiffCommand: ParsableCommand {
     }
 
     /// The union of the test fixtures of every directory, each read against its own policies.
-    private func fixtures(_ sets: [(directory: String, policy: PolicySet)]) throws -> StateFixture {
-        var state = StateFixture()
+    private func fixtures(_ sets: [(directory: String, policy: PolicySet)]) throws -> InMemoryState {
+        var state = InMemoryState()
         for (directory, policy) in sets {
             let entries = FileManager.default.enumerator(atPath: directory)?.compactMap { $0 as? String } ?? []
             for relative in entries.filter({ $0.hasSuffix(".test.json") }).sorted() {

@@ -5,7 +5,7 @@ import PermdProtocol
 import Testing
 
 /// The state behind the effective-permission table (SPEC §1).
-private let state = StateFixture(
+private let state = InMemoryState(
     organizations: ["org_default", "org_a", "org_b"],
     users: ["alice", "bob", "carol", "dave", "erin"],
     memberships: [
@@ -94,15 +94,15 @@ func effectivePermission(user: String, organization: String, permission: String,
 }
 
 @Test func declaredOrganizationsAreKnownWithoutState() {
-    let empty = IndexSnapshot.build(policy: testPolicy, state: StateFixture(), revision: 0)
+    let empty = IndexSnapshot.build(policy: testPolicy, state: InMemoryState(), revision: 0)
     #expect(empty.explain(user: "alice", organization: "org_default", permission: "read:invoices")
         == .deny(.unknownUser))
-    let lonely = IndexSnapshot.build(policy: testPolicy, state: StateFixture(users: ["alice"]), revision: 0)
+    let lonely = IndexSnapshot.build(policy: testPolicy, state: InMemoryState(users: ["alice"]), revision: 0)
     #expect(lonely.explain(user: "alice", organization: "org_default", permission: "read:invoices")
         == .deny(.notMember))
 }
 
-@Test func slotsAnswerLikeCheck() throws {
+@Test func aMembershipLookedUpOnceDecidesEveryPermission() throws {
     let permissions = testPolicy.permissions.map(\.key)
     for membership in state.memberships {
         let slot = Array(membership.user.utf8).withUnsafeBytes { user in
@@ -112,9 +112,9 @@ func effectivePermission(user: String, organization: String, permission: String,
         }
         let found = try #require(slot)
         for permission in permissions {
-            let bit = try #require(Array(permission.utf8).withUnsafeBytes { snapshot.permissionSlot($0) })
-            #expect(snapshot.holds(found, bit)
-                == snapshot.check(user: membership.user, organization: membership.organization, permission: permission))
+            #expect(Array(permission.utf8).withUnsafeBytes { snapshot.permissionSlot($0) } != nil)
+            #expect(Array(permission.utf8).withUnsafeBytes { snapshot.decide(found, $0) }
+                == snapshot.permissions(user: membership.user, organization: membership.organization).contains(permission))
         }
     }
     #expect(Array("read:nothing".utf8).withUnsafeBytes { snapshot.permissionSlot($0) } == nil)

@@ -1,6 +1,7 @@
 import PermdCore
 import PermdIndex
 import PermdPolicy
+import PermdTestSupport
 import Testing
 
 private let userIDs = ["u0", "u1", "u2", "u3", "u4", "u5"]
@@ -32,7 +33,7 @@ private func randomChange(_ generator: inout SeededGenerator) -> StateChange {
 @Test(arguments: [1, 2, 3] as [UInt64])
 func incrementalEqualsFullBuild(seed: UInt64) throws {
     var generator = SeededGenerator(state: seed)
-    var state = StateFixture(organizations: ["org_default"])
+    var state = InMemoryState(organizations: ["org_default"])
     var snapshot = IndexSnapshot.build(policy: testPolicy, state: state, revision: 0)
     var revision: UInt64 = 0
     for step in 0..<250 {
@@ -68,7 +69,7 @@ func incrementalEqualsFullBuild(seed: UInt64) throws {
 @Test func manyMembershipsAcrossChunksStayConsistent() throws {
     // Enough rows, slots and member-list entries to span several chunks and to grow
     // the hash tables while applying changes.
-    var state = StateFixture(organizations: ["org_a", "org_b"])
+    var state = InMemoryState(organizations: ["org_a", "org_b"])
     for number in 0..<1000 { state.addUser("user-\(number)") }
     for number in stride(from: 0, to: 1000, by: 2) {
         state.addMembership(user: "user-\(number)", organization: "org_a", roles: ["viewer"])
@@ -105,8 +106,8 @@ func incrementalEqualsFullBuild(seed: UInt64) throws {
 }
 
 @Test func policyReloadNeedsAFullBuildAndOldChangesAreSkipped() throws {
-    let state = StateFixture(organizations: ["org_a"], users: ["alice"],
-                             memberships: [.init(user: "alice", organization: "org_a")], revision: 5)
+    let state = InMemoryState(organizations: ["org_a"], users: ["alice"],
+                              memberships: [.init(user: "alice", organization: "org_a")], revision: 5)
     let snapshot = IndexSnapshot.build(policy: testPolicy, state: state, revision: 5)
     #expect(snapshot.applying([ChangeRecord(revision: 6, change: .policyReloaded)]) == nil)
     let old = ChangeRecord(revision: 5, change: .membershipRemoved(user: "alice", organization: "org_a"))
@@ -121,7 +122,7 @@ func incrementalEqualsFullBuild(seed: UInt64) throws {
 /// announces wrong counts: a full build must not depend on the order, uniqueness or counts
 /// the store happens to give.
 private struct ShuffledReader: StateReader {
-    let state: StateFixture
+    let state: InMemoryState
     let seed: UInt64
 
     func stateCounts() throws -> StateCounts? { StateCounts(users: 1, organizations: 0, memberships: 3) }
@@ -149,7 +150,7 @@ private struct ShuffledReader: StateReader {
 @Test(arguments: [1, 2, 3] as [UInt64])
 func fullBuildIgnoresRowOrderAndDuplicates(seed: UInt64) throws {
     var generator = SeededGenerator(state: seed)
-    var state = StateFixture(organizations: ["org_default"])
+    var state = InMemoryState(organizations: ["org_default"])
     for revision in 1...300 { state.apply(ChangeRecord(revision: UInt64(revision), change: randomChange(&generator))) }
     let expected = everyAnswer(IndexSnapshot.build(policy: testPolicy, state: state, revision: 1),
                                users: userIDs, organizations: organizationCodes, permissions: permissionKeys)

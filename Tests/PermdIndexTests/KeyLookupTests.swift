@@ -46,7 +46,7 @@ private func withBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) -> 
         settings: PolicySettings(defaultOrganization: "org"))
     // One user per key, holding that key alone.
     let users = keys.indices.map { "user-\($0)" }
-    let state = StateFixture(
+    let state = InMemoryState(
         organizations: ["org"], users: users,
         memberships: keys.indices.map {
             .init(user: users[$0], organization: "org", permissions: [String(decoding: keys[$0], as: UTF8.self)])
@@ -93,7 +93,7 @@ private func withBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) -> 
             let policy = PolicySet(
                 permissions: defined.map { PermissionDefinition(key: String(decoding: $0, as: UTF8.self)) }, roles: [],
                 organizations: [OrganizationDefinition(code: "org")], settings: PolicySettings(defaultOrganization: "org"))
-            let snapshot = IndexSnapshot.build(policy: policy, state: StateFixture(), revision: 1)
+            let snapshot = IndexSnapshot.build(policy: policy, state: InMemoryState(), revision: 1)
             let slots = try defined.map { bytes in
                 try #require(withBytes(bytes) { snapshot.permissionSlot($0) }, "\(length) bytes, byte \(position)")
             }
@@ -109,7 +109,7 @@ private func withBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) -> 
     let lengths = Array(1...40) + [64, 100, 128, 200, Identifier.maxIDLength]
     let users = lengths.map { String(decoding: key(length: $0, seed: $0, alphabet: idAlphabet), as: UTF8.self) }
     let organizations = lengths.map { String(decoding: key(length: $0, seed: 3 * $0, alphabet: idAlphabet), as: UTF8.self) }
-    let state = StateFixture(
+    let state = InMemoryState(
         organizations: organizations, users: users,
         memberships: users.indices.map { .init(user: users[$0], organization: organizations[$0], roles: ["admin"]) },
         revision: 1)
@@ -140,17 +140,17 @@ private func withBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) -> 
 }
 
 /// A CHECK finds a membership by walking the user's first few memberships when the
-/// organization code is short, and by the pair table otherwise (a long code, or a user in
+/// organization code is short, and by the membership table otherwise (a long code, or a user in
 /// more organizations than the walk looks at). Every path must give the answer EXPLAIN
 /// gives, for members, non-members, and after memberships go.
 @Test func checkFindsTheMembershipByEveryPath() {
     // Codes of 3 to 22 bytes: the short ones are compared by record, the long ones probed.
     let codes = (0..<9).map { "org" + String(repeating: "x", count: $0 * 2) + "\($0)" } + ["org_a", "org_b"]
     let memberships = codes.prefix(9).map {
-        StateFixture.Membership(user: "many", organization: $0, roles: ["viewer"])
-    } + [StateFixture.Membership(user: "few", organization: "org_b", roles: ["admin"]),
-         StateFixture.Membership(user: "few", organization: codes[8], roles: ["viewer"])]
-    let state = StateFixture(organizations: codes, users: ["many", "few", "none"], memberships: memberships, revision: 1)
+        InMemoryState.Membership(user: "many", organization: $0, roles: ["viewer"])
+    } + [InMemoryState.Membership(user: "few", organization: "org_b", roles: ["admin"]),
+         InMemoryState.Membership(user: "few", organization: codes[8], roles: ["viewer"])]
+    let state = InMemoryState(organizations: codes, users: ["many", "few", "none"], memberships: memberships, revision: 1)
     let full = IndexSnapshot.build(policy: testPolicy, state: state, revision: 1)
     let permissions = ["read:invoices", "delete:org"]
     let users = ["many", "few", "none", "nobody"]

@@ -15,7 +15,7 @@ import Testing
             return role
         },
         organizations: testPolicy.organizations, settings: testPolicy.settings)
-    let state = StateFixture(
+    let state = InMemoryState(
         organizations: ["org_a"], users: ["alice", "bob", "carol"],
         memberships: [
             .init(user: "alice", organization: "org_a", roles: ["billing-admin"]),

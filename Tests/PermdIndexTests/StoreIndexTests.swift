@@ -59,9 +59,9 @@ import Testing
 /// the reader feeds, and answers the same as a build without a report.
 @Test func aFullBuildReportsItsProgress() throws {
     let users = (0..<40).map { "user\($0)" }
-    let state = StateFixture(
+    let state = InMemoryState(
         organizations: ["org_a"], users: users,
-        memberships: users.map { StateFixture.Membership(user: $0, organization: "org_a", roles: ["viewer"]) },
+        memberships: users.map { InMemoryState.Membership(user: $0, organization: "org_a", roles: ["viewer"]) },
         revision: 3)
     // 2 organizations (one declared), 40 users, 40 memberships, 40 role assignments.
     let reports = Mutex<[Int]>([])

@@ -4,8 +4,8 @@ import PermdPolicy
 import Testing
 
 /// 1,500 members (more than one member-list chunk) holding permissions in a pattern.
-private func crowd() -> (StateFixture, IndexSnapshot) {
-    var state = StateFixture(organizations: ["org_a"])
+private func crowd() -> (InMemoryState, IndexSnapshot) {
+    var state = InMemoryState(organizations: ["org_a"])
     var generator = SeededGenerator(state: 42)
     // Insertion order is random, so the index has to sort ids itself.
     let ids = (0..<1500).map { "user-\($0)" }.shuffled(using: &generator)

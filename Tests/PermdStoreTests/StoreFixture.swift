@@ -50,26 +50,6 @@ struct StoreFixture {
         store = try SQLiteStore(path: directory.path("permd.db"), policy: policy, logger: Logger(label: "test"))
     }
 }
-
-/// Collects a full state feed as plain lines, to compare with expectations.
-struct RecordingSink: StateSink {
-    var lines: [String] = []
-    mutating func organization(_ code: UnsafeRawBufferPointer) { lines.append("org \(text(code))") }
-    mutating func user(_ id: UnsafeRawBufferPointer) { lines.append("user \(text(id))") }
-    mutating func membership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {
-        lines.append("member \(text(user)) \(text(organization))")
-    }
-    mutating func roleAssignment(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
-                                 role: UnsafeRawBufferPointer) {
-        lines.append("role \(text(user)) \(text(organization)) \(text(role))")
-    }
-    mutating func directGrant(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer,
-                              permission: UnsafeRawBufferPointer) {
-        lines.append("grant \(text(user)) \(text(organization)) \(text(permission))")
-    }
-    private func text(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
-}
-
 /// A lock around a value, for collecting results from threads.
 final class Mutex2<Value>: @unchecked Sendable {
     private var value: Value

@@ -1,6 +1,7 @@
 import Foundation
 import PermdCore
 import PermdStore
+import PermdTestSupport
 import Testing
 
 extension StoreContract {

@@ -1,6 +1,7 @@
 import PermdCore
 import PermdPolicy
 import PermdStore
+import PermdTestSupport
 import Testing
 
 extension StoreContract {

@@ -3,6 +3,7 @@ import Logging
 import PermdCore
 import PermdPolicy
 import PermdStore
+import PermdTestSupport
 import Testing
 
 /// The store contract (SPEC §1, §3, §4, §5): the rules every `StateStore` must pass, written

@@ -1,11 +1,12 @@
 public import PermdCore
 
-/// An in-memory state (a StateReader too): what `permd test` fixtures and unit tests build.
+/// A database state held in memory, and read as any other (`StateReader`): the empty state
+/// of `permd check` without a database, the fixtures of `permd test` and `permd diff`, and
+/// the states tests build.
 ///
-/// It is also the reference model of the state's semantics: `apply(_:)` follows the
-/// change log's rules plainly (cascading removals; changes naming something unknown are
-/// ignored), so tests can compare an incrementally updated index with a full build.
-public struct StateFixture: StateReader, Sendable {
+/// It only grows: removals and the rest of the change log's rules belong to the tests'
+/// reference model (`apply(_:)` in PermdTestSupport).
+public struct InMemoryState: StateReader, Sendable {
     /// One membership with its role keys and direct permission keys.
     public struct Membership: Sendable, Hashable {
         public var user: String
@@ -87,52 +88,6 @@ public struct StateFixture: StateReader, Sendable {
         positions[user + " " + organization]
     }
 
-    private mutating func removeMemberships(where doomed: (Membership) -> Bool) {
-        memberships.removeAll(where: doomed)
-        positions = Dictionary(memberships.enumerated().map { ($1.user + " " + $1.organization, $0) }) { a, _ in a }
-    }
-
-    /// Applies one change of the change log to the state and takes its revision.
-    public mutating func apply(_ record: ChangeRecord) {
-        revision = max(revision, record.revision)
-        switch record.change {
-        case .userAdded(let user):
-            addUser(user)
-        case .userRemoved(let user):
-            guard userSet.remove(user) != nil else { break }
-            users.removeAll { $0 == user }
-            removeMemberships { $0.user == user }
-        case .organizationAdded(let code):
-            addOrganization(code)
-        case .organizationRemoved(let code):
-            guard organizationSet.remove(code) != nil else { break }
-            organizations.removeAll { $0 == code }
-            removeMemberships { $0.organization == code }
-        case .profileUpdated, .organizationUpdated, .policyReloaded:
-            break
-        case .membershipAdded(let user, let organization):
-            addMembership(user: user, organization: organization)
-        case .membershipRemoved(let user, let organization):
-            if membershipIndex(user, organization) != nil {
-                removeMemberships { $0.user == user && $0.organization == organization }
-            }
-        case .roleAssigned(let user, let organization, let role):
-            if membershipIndex(user, organization) != nil {
-                addMembership(user: user, organization: organization, roles: [role])
-            }
-        case .roleUnassigned(let user, let organization, let role):
-            if let index = membershipIndex(user, organization) { memberships[index].roles.removeAll { $0 == role } }
-        case .permissionGranted(let user, let organization, let permission):
-            if membershipIndex(user, organization) != nil {
-                addMembership(user: user, organization: organization, permissions: [permission])
-            }
-        case .permissionRevoked(let user, let organization, let permission):
-            if let index = membershipIndex(user, organization) {
-                memberships[index].permissions.removeAll { $0 == permission }
-            }
-        }
-    }
-
     /// Feeds the state to `sink` in the reader's order.
     func feed(into sink: inout some StateSink) {
         for code in organizations { sink.organization(code) }
@@ -157,7 +112,7 @@ public struct StateFixture: StateReader, Sendable {
         return revision
     }
 
-    /// A fixture keeps no change log: callers rebuild from it.
+    /// An in-memory state keeps no change log: callers rebuild from it.
     public func changes(after revision: UInt64) throws -> [ChangeRecord]? {
         nil
     }

@@ -1,4 +1,6 @@
 import PermdCore
+import PermdIndex
+import PermdTestSupport
 import Testing
 
 /// The pipeline that hands a full build's rows to a second thread must deliver every row,
