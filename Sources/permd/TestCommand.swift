@@ -56,7 +56,7 @@ struct TestCommand: ParsableCommand {
     /// `billing.test.json: alice org_a read:invoices: expected ALLOW, got DENY not-granted`.
     static func line(_ failure: PolicyTestOutcome) -> String {
         "\(failure.file): \(failure.user) \(failure.organization) \(failure.permission): "
-            + "expected \(failure.expectedAllow ? "ALLOW" : "DENY"), got \(Reply.line(failure.answer))"
+            + "expected \(Reply.line(decisions: [failure.expectedAllow])), got \(Reply.line(failure.answer))"
     }
 
     /// Every `*.test.json` under `directory`, relative to it, sorted.
