@@ -8,7 +8,7 @@ RUN_PORT   = $(lastword $(subst :, ,$(LISTEN)))
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := pkg-config libjansson-dev libsqlite3-dev
 
-.PHONY: all deps build release run test bench clean
+.PHONY: all deps build release run test test-python bench clean
 
 all: build
 
@@ -45,6 +45,15 @@ test: build
 	$(SWIFT) test --skip-build
 	.build/debug/permd validate $(POLICIES)
 	.build/debug/permd test $(POLICIES)
+	$(MAKE) test-python
+
+# The Python client against a real server (the debug build unless PERMD_BIN names another);
+# pytest is installed when missing.
+PYTHON    ?= python3
+PERMD_BIN ?= $(CURDIR)/.build/debug/permd
+test-python:
+	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(PYTHON) -m pip install --quiet pytest
+	PERMD_BIN=$(PERMD_BIN) $(PYTHON) -m pytest -q clients/python/tests
 
 # Only the benchmark targets: the plugin would also run LoadClient and CheckLoop, plain
 # executables of the same package, with arguments they do not take.
