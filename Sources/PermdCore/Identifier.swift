@@ -1,6 +1,7 @@
 /// The rules of SPEC §1 for identifiers: user ids and org codes are 1–255 bytes of
 /// printable ASCII without spaces; role and permission keys are at most 128 bytes of
-/// `A-Z a-z 0-9 _ - . : /`, which leaves `*` free for wildcards.
+/// `A-Z a-z 0-9 _ - . : /`, which leaves `*` free for wildcards. A new user's id is not one of
+/// the `WHO` markers; an organization code or external id holds no comma.
 public enum Identifier {
     /// The longest user id or organization code, in bytes.
     public static let maxIDLength = 255
@@ -58,5 +59,29 @@ public enum Identifier {
         if text.utf8.count > maxKeyLength { return "is longer than \(maxKeyLength) bytes" }
         if !text.utf8.allSatisfy(isKeyByte) { return "may hold only A-Z a-z 0-9 _ - . : /" }
         return nil
+    }
+
+    /// The user ids no user may be given: `WHO` answers with them as markers (`-` for the
+    /// start of the list, `MORE` at its end), so a user called so would make its answer ambiguous.
+    public static let reservedUserIDs: Set<String> = ["-", "MORE"]
+
+    /// Why `text` cannot be the id of a new user (the identifier rules and the reserved ids),
+    /// or nil when it can.
+    public static func problemWithUserID(_ text: String) -> String? {
+        if let problem = problemWithID(text) { return problem }
+        if reservedUserIDs.contains(text) { return "is reserved (WHO uses it as a marker)" }
+        return nil
+    }
+
+    /// Why `text` cannot be the code of a new organization, or nil when it can: imports list
+    /// organizations comma-separated, so a code with a comma could never be named there.
+    public static func problemWithOrganizationCode(_ text: String) -> String? {
+        problemWithID(text) ?? problemWithExternalID(text)
+    }
+
+    /// Why `text` cannot be an organization's external id, or nil when it can: like a code,
+    /// it is named in comma-separated lists.
+    public static func problemWithExternalID(_ text: String) -> String? {
+        text.utf8.contains(UInt8(ascii: ",")) ? "holds a comma (imports list organizations comma-separated)" : nil
     }
 }

@@ -32,6 +32,18 @@ public struct SignInRequest: Sendable, Hashable {
     }
 }
 
+extension SignInRequest {
+    /// This request with every blank profile value made nil (SPEC §1): a blank email is no
+    /// email, so it finds nobody and is stored nowhere.
+    public func withoutBlanks() -> SignInRequest {
+        var request = self
+        request.profile = profile.withoutBlanks()
+        request.email = ProfileValue.nonBlank(email) ?? request.profile.email
+        request.profile.email = request.email
+        return request
+    }
+}
+
 /// The answer to a sign-in that was accepted.
 public enum SignInResult: Sendable, Equatable {
     /// An existing user signs in to `organization`.

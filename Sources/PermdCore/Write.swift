@@ -21,6 +21,8 @@ public struct NewUser: Sendable, Hashable {
     public var id: String?
     /// The profile fields given.
     public var profile: UserProfile
+    /// Whether the email given is verified; nil is the operator's default, verified (SPEC §1).
+    public var emailVerified: Bool?
     /// The organizations to join; nil or empty joins the default organization.
     public var organizations: [String]?
     /// Roles given in each organization joined; nil gives the default roles.
@@ -29,12 +31,14 @@ public struct NewUser: Sendable, Hashable {
     /// - Parameters:
     ///   - id: the user id, or nil to generate one.
     ///   - profile: the profile fields given.
+    ///   - emailVerified: whether the email is verified (nil: verified, as an operator gives it).
     ///   - organizations: organization codes to join (nil or empty: the default organization).
     ///   - roles: role keys held in each of them (nil: the default roles).
-    public init(id: String? = nil, profile: UserProfile = UserProfile(),
+    public init(id: String? = nil, profile: UserProfile = UserProfile(), emailVerified: Bool? = nil,
                 organizations: [String]? = nil, roles: [String]? = nil) {
         self.id = id
         self.profile = profile
+        self.emailVerified = emailVerified
         self.organizations = organizations
         self.roles = roles
     }

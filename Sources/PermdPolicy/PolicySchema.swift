@@ -124,13 +124,13 @@ struct PolicySchema {
         guard let fields = fields(of: value, kind: "organization", allowed: Self.organizationFields, file: file, at: pointer),
               let code = requiredString("code", in: fields, kind: "organization", file: file, at: pointer)
         else { return }
-        if let problem = Identifier.problemWithID(code.value) {
+        if let problem = Identifier.problemWithOrganizationCode(code.value) {
             log.error(file, code.pointer, "invalid organization code \(quoted(code.value)): it \(problem)")
             return
         }
         var externalID: Located<String>?
         if let field = fields["external_id"], let text = string(field.value, named: "external_id", file: file, at: field.pointer) {
-            if let problem = Identifier.problemWithID(text) {
+            if let problem = Identifier.problemWithOrganizationCode(text) {
                 log.error(file, field.pointer, "invalid external_id \(quoted(text)): it \(problem)")
             } else {
                 externalID = Located(value: text, file: file, pointer: field.pointer)

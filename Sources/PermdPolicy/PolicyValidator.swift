@@ -120,6 +120,15 @@ private struct ReferenceCheck {
             first[code.value] = definition.source
             unique.append(definition)
         }
+        // Imports match an external id before a code: one that is another organization's code
+        // would send that organization's rows here.
+        for (definition, code, externalID) in draft.organizations {
+            guard let externalID, externalID.value != code.value, let other = first[externalID.value],
+                  first[code.value] == definition.source else { continue }
+            log.error(externalID.file, externalID.pointer,
+                      "external_id \(quoted(externalID.value)) of organization \(quoted(code.value)) is the code of "
+                      + "organization \(quoted(externalID.value)) at \(other.place)")
+        }
         return unique
     }
 

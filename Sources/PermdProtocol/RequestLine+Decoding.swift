@@ -52,10 +52,11 @@ extension RequestLine {
             let user = NewUser(
                 id: try object.identifier("id"),
                 profile: try object.profile(),
+                emailVerified: try object.bool("email_verified"),
                 organizations: try object.identifiers("organizations"),
                 roles: try object.identifiers("roles"))
-            try object.rejectUnknown(["id", "email", "username", "phone", "first_name", "last_name", "picture",
-                                      "organizations", "roles"])
+            try object.rejectUnknown(["id", "email", "email_verified", "username", "phone", "first_name", "last_name",
+                                      "picture", "organizations", "roles"])
             return .write(.write(.addUser(user)))
         case .userDel:
             return .write(.write(.removeUser(arguments[0])))

@@ -84,14 +84,15 @@ public struct ImportPlanner {
 
     private func check(_ input: consuming UserRecord, into state: inout PlanState) {
         var record = consume input
+        record.profile = record.profile.withoutBlanks()  // SPEC §1: a blank value is no value, never a match
         var problems: [String] = []
         if record.id == nil && record.profile.email == nil && record.profile.phone == nil && record.profile.username == nil {
             problems.append("a user needs at least one of id, email, phone, username")
         }
-        if let id = record.id, let problem = Identifier.problemWithID(id) {
+        if let id = record.id, let problem = Identifier.problemWithUserID(id) {
             problems.append("invalid user id \(quoted(id)): \(problem)")
         }
-        if let email = record.profile.email, let problem = Self.problemWithEmail(email) {
+        if let email = record.profile.email, let problem = EmailAddress.problem(email) {
             problems.append("invalid email \(quoted(email)): \(problem)")
         }
         for identity in record.identities {
@@ -284,35 +285,6 @@ public struct ImportPlanner {
         }
         state.unknownKeys[cacheKey] = message
         return message
-    }
-
-    /// Why `email` is not a plausible address (`local@domain.tld`), or nil.
-    public static func problemWithEmail(_ email: String) -> String? {
-        var at: String.UTF8View.Index?
-        for index in email.utf8.indices {
-            let byte = email.utf8[index]
-            if byte <= 0x20 || byte == 0x7F { return "holds a space or a control character" }
-            if byte == UInt8(ascii: "@") {
-                if at != nil { return "needs exactly one @" }
-                at = index
-            }
-        }
-        guard let at else { return "needs exactly one @" }
-        if at == email.utf8.startIndex { return "nothing before the @" }
-        // The domain: labels separated by single dots, at least two of them.
-        var labels = 0
-        var labelLength = 0
-        for byte in email.utf8[email.utf8.index(after: at)...] {
-            if byte == UInt8(ascii: ".") {
-                if labelLength == 0 { break }
-                labels += 1
-                labelLength = 0
-            } else {
-                labelLength += 1
-            }
-        }
-        guard labelLength > 0, labels >= 1 else { return "the domain after the @ must be like example.com" }
-        return nil
     }
 
     private static func isControlByte(_ byte: UInt8) -> Bool {

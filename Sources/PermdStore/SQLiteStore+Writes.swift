@@ -35,8 +35,11 @@ extension SQLiteStore {
 
     // MARK: - Users
 
-    private func addUser(_ new: NewUser) throws -> String {
-        if let id = new.id { try checkID(id, "user id") }
+    private func addUser(_ request: NewUser) throws -> String {
+        var new = request
+        new.profile = new.profile.withoutBlanks()
+        if let id = new.id { try checkUserID(id) }
+        try checkProfile(new.profile)
         let given = uniqued(new.organizations ?? [])
         for code in given { try checkID(code, "organization code") }
         for role in new.roles ?? [] { try checkKey(role, "role") }
@@ -48,16 +51,18 @@ extension SQLiteStore {
             // Adding what exists is a no-op; adding something else under its id is a conflict.
             let held = Dictionary(uniqueKeysWithValues: stored.memberships.map { ($0.organization, $0.roles ?? []) })
             let sameProfile = stored.profile.merged(with: new.profile) == stored.profile
+            let sameVerification = new.profile.email == nil || new.emailVerified == nil
+                || new.emailVerified == stored.emailVerified
             let sameMemberships = given.allSatisfy { code in
                 held[code].map { roles in (new.roles ?? []).allSatisfy(roles.contains) } ?? false
             }
-            guard sameProfile, sameMemberships else {
+            guard sameProfile, sameVerification, sameMemberships else {
                 throw WriteRefusal(.userExists, "user \"\(id)\" already exists")
             }
             return id
         }
         let id = try new.id ?? generateUserID()
-        try insertUser(id: id, profile: new.profile, emailVerified: nil, phoneVerified: nil)
+        try insertUser(id: id, profile: new.profile, emailVerified: new.emailVerified, phoneVerified: nil)
         for code in organizations {
             try insertMembership(user: id, organization: code, roles: new.roles)
         }
@@ -72,11 +77,18 @@ extension SQLiteStore {
     }
 
     /// Inserts a user row unless a user with `id` exists (then it changes nothing and answers
-    /// false); refuses an email that another user holds. The unique index on the lowercased
-    /// email finds that conflict, so a new user costs no look-up before its insert.
+    /// false). Every path that creates a user comes here, so here the rules of a new user
+    /// hold: blank profile values are dropped, the id is not reserved, the email is well formed
+    /// and stored with its state (`emailVerified` nil: verified, as an operator gives it), and an
+    /// email, username or phone another user holds is refused. The unique indexes find that
+    /// conflict, so a new user costs no look-up before its insert.
     @discardableResult
-    func insertUser(id: String, profile: UserProfile, emailVerified: Bool?, phoneVerified: Bool?,
+    func insertUser(id: String, profile given: UserProfile, emailVerified: Bool?, phoneVerified: Bool?,
                     at now: Int64 = currentMilliseconds()) throws -> Bool {
+        try checkUserID(id)
+        let profile = given.withoutBlanks()
+        try checkProfile(profile)
+        let emailVerified = profile.email == nil ? nil : emailVerified ?? true
         do {
             try connection.run(
                 """
@@ -89,18 +101,25 @@ extension SQLiteStore {
                 .optional(profile.lastName), .optional(profile.picture), .optional(emailVerified),
                 .optional(phoneVerified), .integer(now), .integer(now))
         } catch {
-            // The unique index on email_lower refused the row: name the user who holds the email.
-            guard error.kind == .sqlite(code: SQLiteConnection.uniqueConstraintFailed), let email = profile.email,
-                  let owner = try userID(byEmail: email) else { throw error }
-            throw WriteRefusal.emailTaken(email, owner: owner)
+            // A unique index refused the row: name the value and the user who holds it.
+            guard error.kind == .sqlite(code: SQLiteConnection.uniqueConstraintFailed) else { throw error }
+            try refuseValuesHeldByOthers(profile, user: id)
+            throw error
         }
         guard connection.changes > 0 else { return false }
         pendingChanges.append(.userAdded(user: id))
         return true
     }
 
-    /// Overwrites the profile fields given (non-nil) when they differ; true when anything changed.
-    func updateProfile(of id: String, with profile: UserProfile, emailVerified: Bool?, phoneVerified: Bool?) throws -> Bool {
+    /// Overwrites the profile fields given (non-blank) when they differ; true when anything changed.
+    ///
+    /// An email given is stored with `emailVerified`; nil is the operator's default: a new
+    /// email is verified, the email the user holds keeps its state. With `neverUnverifying`
+    /// (a provider's word at sign-in), the email the user holds stays verified once it is.
+    func updateProfile(of id: String, with given: UserProfile, emailVerified: Bool?, phoneVerified: Bool?,
+                       neverUnverifying: Bool = false) throws -> Bool {
+        let profile = given.withoutBlanks()
+        try checkProfile(profile)
         let statement = try connection.statement(
             "SELECT email, username, phone, first_name, last_name, picture, email_verified, phone_verified FROM users WHERE id = ?")
         try statement.bind([.text(id)])
@@ -113,13 +132,19 @@ extension SQLiteStore {
         statement.reset()
 
         let merged = stored.merged(with: profile)
-        let mergedEmailVerified = emailVerified ?? storedEmailVerified
+        var mergedEmailVerified = storedEmailVerified
+        if let email = profile.email {
+            if email.lowercased() == stored.email?.lowercased() {
+                mergedEmailVerified = neverUnverifying && storedEmailVerified == true
+                    ? true : emailVerified ?? storedEmailVerified ?? true
+            } else {
+                mergedEmailVerified = emailVerified ?? true
+            }
+        }
         let mergedPhoneVerified = phoneVerified ?? storedPhoneVerified
         guard merged != stored || mergedEmailVerified != storedEmailVerified
             || mergedPhoneVerified != storedPhoneVerified else { return false }
-        if let email = merged.email, let owner = try userID(byEmail: email), owner != id {
-            throw WriteRefusal.emailTaken(email, owner: owner)
-        }
+        try refuseValuesHeldByOthers(merged, user: id)
         try connection.run(
             """
             UPDATE users SET email = ?, email_lower = ?, username = ?, phone = ?, first_name = ?, last_name = ?,
@@ -131,6 +156,28 @@ extension SQLiteStore {
             .optional(merged.picture), .optional(mergedEmailVerified), .optional(mergedPhoneVerified),
             .integer(currentMilliseconds()), .text(id))
         return true
+    }
+
+    /// Takes the email from `user` (who keeps its account and identities): a verified sign-in
+    /// claims an address that `user` holds unverified (SPEC §5 step 1).
+    func takeEmail(from user: String) throws {
+        try connection.run(
+            "UPDATE users SET email = NULL, email_lower = NULL, email_verified = NULL, updated_at = ? WHERE id = ?",
+            .integer(currentMilliseconds()), .text(user))
+        pendingChanges.append(.profileUpdated(user: user))
+    }
+
+    /// Refuses the email, username or phone of `profile` when a user other than `user` holds it.
+    private func refuseValuesHeldByOthers(_ profile: UserProfile, user: String) throws {
+        if let email = profile.email, let owner = try userID(byEmail: email), owner != user {
+            throw WriteRefusal.emailTaken(email, owner: owner)
+        }
+        if let username = profile.username, let owner = try userID(byUsername: username), owner != user {
+            throw WriteRefusal.usernameTaken(username, owner: owner)
+        }
+        if let phone = profile.phone, let owner = try userID(byPhone: phone), owner != user {
+            throw WriteRefusal.phoneTaken(phone, owner: owner)
+        }
     }
 
     /// Links an identity to a user; refuses one another user holds. True when it was new.
@@ -161,15 +208,32 @@ extension SQLiteStore {
 
     // MARK: - Organizations
 
-    private func addOrganization(_ record: OrganizationRecord) throws {
-        try checkID(record.code, "organization code")
-        if let externalID = record.externalID,
-           let owner = try connection.statement("SELECT code FROM organizations WHERE external_id = ? AND code <> ?")
-               .firstText([.text(externalID), .text(record.code)]) {
-            throw WriteRefusal(.externalIDTaken,
-                "external id \"\(externalID)\" belongs to organization \"\(owner)\"")
+    private func addOrganization(_ request: OrganizationRecord) throws {
+        var record = request
+        record.externalID = ProfileValue.nonBlank(record.externalID)
+        if let problem = Identifier.problemWithOrganizationCode(record.code) {
+            throw WriteRefusal.invalidValue("organization code", record.code, problem)
+        }
+        if let externalID = record.externalID, let problem = Identifier.problemWithExternalID(externalID) {
+            throw WriteRefusal.invalidValue("external id", externalID, problem)
+        }
+        if let externalID = record.externalID {
+            if let owner = try connection.statement("SELECT code FROM organizations WHERE external_id = ? AND code <> ?")
+                .firstText([.text(externalID), .text(record.code)]) {
+                throw WriteRefusal(.externalIDTaken,
+                    "external id \"\(externalID)\" belongs to organization \"\(owner)\"")
+            }
+            if externalID != record.code, try organization(externalID) != nil {
+                throw WriteRefusal(.externalIDIsCode, "external id \"\(externalID)\" of organization "
+                    + "\"\(record.code)\" is the code of organization \"\(externalID)\"")
+            }
         }
         guard let stored = try organization(record.code) else {
+            if let owner = try connection.statement("SELECT code FROM organizations WHERE external_id = ?")
+                .firstText([.text(record.code)]) {
+                throw WriteRefusal(.externalIDIsCode, "organization code \"\(record.code)\" is the external id of "
+                    + "organization \"\(owner)\"")
+            }
             try insertOrganization(record)
             return
         }
@@ -296,6 +360,20 @@ extension SQLiteStore {
         }
     }
 
+    /// The id of a user to create: an identifier, and not one of `WHO`'s markers.
+    func checkUserID(_ text: String) throws {
+        if let problem = Identifier.problemWithUserID(text) {
+            throw WriteRefusal.invalidValue("user id", text, problem)
+        }
+    }
+
+    /// The rules of the profile values given (blank ones already dropped): the email's form.
+    func checkProfile(_ profile: UserProfile) throws {
+        if let email = profile.email, let problem = EmailAddress.problem(email) {
+            throw WriteRefusal.invalidValue("email", email, problem)
+        }
+    }
+
     func checkKey(_ text: String, _ what: String) throws {
         if let problem = Identifier.problemWithKey(text) {
             throw WriteRefusal.invalidValue("\(what) key", text, problem)
@@ -360,6 +438,14 @@ extension SQLiteStore {
 
     func userID(byEmail email: String) throws(StoreError) -> String? {
         try connection.statement("SELECT id FROM users WHERE email_lower = ?").firstText([.text(email.lowercased())])
+    }
+
+    func userID(byUsername username: String) throws(StoreError) -> String? {
+        try connection.statement("SELECT id FROM users WHERE username = ?").firstText([.text(username)])
+    }
+
+    func userID(byPhone phone: String) throws(StoreError) -> String? {
+        try connection.statement("SELECT id FROM users WHERE phone = ?").firstText([.text(phone)])
     }
 
     func userID(byIdentity identity: Identity) throws(StoreError) -> String? {

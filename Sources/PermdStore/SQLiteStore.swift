@@ -21,7 +21,9 @@ public final class SQLiteStore: StateStore {
     /// Opens (creating, migrating) the database; creates or updates the organizations the
     /// policies declare (logged as changes, bumping the revision only when something changed).
     ///
-    /// A file that is not SQLite, or one written by a newer permd, is refused unchanged.
+    /// A file that is not SQLite, one written by a newer permd, or one whose data breaks a rule
+    /// the schema now enforces (a username or phone held twice: `.invariantBroken`, naming the
+    /// values, the users and the fix) is refused unchanged.
     /// - Parameters:
     ///   - path: the database file.
     ///   - policy: the validated policies.
@@ -197,7 +199,7 @@ public final class SQLiteStore: StateStore {
             try refuseNewer(version)
             guard version < Schema.version else { return }
             for step in version..<Schema.version {
-                try connection.execute(Schema.migrations[step])
+                try Schema.migrations[step].apply(connection)
             }
             try connection.execute("PRAGMA user_version = \(Schema.version)")
             // Creating a fresh database is routine; upgrading an existing one is worth a notice.
@@ -215,6 +217,7 @@ public final class SQLiteStore: StateStore {
             declared.append(OrganizationRecord(code: defaultCode))
         }
         for record in declared {
+            try refuseClash(ofDeclared: record)
             if let stored = try organization(record.code) {
                 if stored != record {
                     try connection.run(
@@ -226,6 +229,32 @@ public final class SQLiteStore: StateStore {
                 try insertOrganization(record)
             }
         }
+    }
+}
+
+extension SQLiteStore {
+    /// Refuses (kind `.invariantBroken`) a declared organization whose code is a stored
+    /// organization's external id, or whose external id is another's code or external id:
+    /// imports would send one organization's rows to the other (SPEC §1). The policy
+    /// validator checks the declared organizations among themselves.
+    fileprivate func refuseClash(ofDeclared record: OrganizationRecord) throws(StoreError) {
+        var clash: String?
+        if let owner = try connection.statement("SELECT code FROM organizations WHERE external_id = ? AND code <> ?")
+            .firstText([.text(record.code), .text(record.code)]) {
+            clash = "its code is the external id of organization \"\(owner)\""
+        } else if let externalID = record.externalID, externalID != record.code,
+                  try connection.integer("SELECT 1 FROM organizations WHERE code = ?", .text(externalID)) != nil {
+            clash = "its external id \"\(externalID)\" is the code of organization \"\(externalID)\""
+        } else if let externalID = record.externalID,
+                  let owner = try connection.statement("SELECT code FROM organizations WHERE external_id = ? AND code <> ?")
+                      .firstText([.text(externalID), .text(record.code)]) {
+            clash = "its external id \"\(externalID)\" belongs to organization \"\(owner)\""
+        }
+        guard let clash else { return }
+        throw StoreError(.invariantBroken, path: connection.path, message:
+            "the policy files declare organization \"\(record.code)\", but \(clash) in the database; an external id "
+            + "names one organization and is no other's code. Change the policy files, or change the other "
+            + "organization with `permd org add` under the policies it was made with; nothing was changed")
     }
 }
 

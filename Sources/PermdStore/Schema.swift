@@ -1,8 +1,34 @@
+import Foundation
+import PermdCore
+
 /// permd's database schema and its migrations, versioned by `PRAGMA user_version`.
 enum Schema {
+    /// One step from a version to the next, run inside the migration's transaction: when it
+    /// throws, the database is left as it was.
+    struct Migration: Sendable {
+        let apply: @Sendable (SQLiteConnection) throws(StoreError) -> Void
+    }
+
     /// Migrations in order: the database's `user_version` is the number applied so far.
-    static let migrations: [String] = [
-        """
+    static let migrations: [Migration] = [
+        Migration { connection throws(StoreError) in try connection.execute(version1) },
+        Migration { connection throws(StoreError) in
+            try clearBlankValues(connection)
+            // Emails were written without their state; operators' emails are verified (SPEC §1).
+            try connection.execute("UPDATE users SET email_verified = 1 WHERE email IS NOT NULL AND email_verified IS NULL")
+            try refuseSharedValues(connection)
+            try connection.execute("""
+                CREATE UNIQUE INDEX users_by_username ON users (username);
+                CREATE UNIQUE INDEX users_by_phone ON users (phone);
+                """)
+        },
+    ]
+
+    /// The schema version this build writes.
+    static var version: Int { migrations.count }
+
+    /// The first schema: tables, the unique lowercased email, the change log.
+    private static let version1 = """
         CREATE TABLE meta (
             key   TEXT PRIMARY KEY,
             value INTEGER NOT NULL
@@ -71,9 +97,71 @@ enum Schema {
             key      TEXT
         );
         CREATE INDEX changes_by_revision ON changes (revision);
-        """,
-    ]
+        """
 
-    /// The schema version this build writes.
-    static var version: Int { migrations.count }
+    /// The profile columns that blank values are cleared from (SPEC §1: a blank value is no value).
+    private static let profileColumns = ["email", "username", "phone", "first_name", "last_name", "picture"]
+
+    /// Makes every blank profile value (and blank external id) NULL, with the same notion of
+    /// white space as `ProfileValue.isBlank`; an email cleared loses its lowercase key and state.
+    private static func clearBlankValues(_ connection: SQLiteConnection) throws(StoreError) {
+        let whitespace = SQLiteValue.text(ProfileValue.whitespaceScalars)
+        for column in profileColumns {
+            let alsoCleared = column == "email" ? ", email_lower = NULL, email_verified = NULL" : ""
+            try connection.run("UPDATE users SET \(column) = NULL\(alsoCleared) WHERE trim(\(column), ?1) = ''", whitespace)
+        }
+        try connection.run("UPDATE organizations SET external_id = NULL WHERE trim(external_id, ?1) = ''", whitespace)
+    }
+
+    /// The most shared values one refusal lists.
+    static let sharedValuesListed = 10
+
+    /// Refuses (kind `.invariantBroken`) a database where two users hold one username or one
+    /// phone number: which user keeps it is the operator's decision, never a silent one.
+    private static func refuseSharedValues(_ connection: SQLiteConnection) throws(StoreError) {
+        var shared: [(column: String, value: String, holders: [String])] = []
+        for column in ["username", "phone"] {
+            let statement = try connection.statement("""
+                SELECT \(column), id FROM users WHERE \(column) IN
+                    (SELECT \(column) FROM users WHERE \(column) IS NOT NULL GROUP BY \(column) HAVING count(*) > 1)
+                ORDER BY \(column), id
+                """)
+            defer { statement.reset() }
+            while try statement.step() {
+                let value = statement.text(0)
+                if shared.last?.column == column && shared.last?.value == value {
+                    shared[shared.count - 1].holders.append(statement.text(1))
+                } else {
+                    shared.append((column, value, [statement.text(1)]))
+                }
+            }
+        }
+        guard !shared.isEmpty else { return }
+        let listed = shared.prefix(sharedValuesListed)
+        var lines = ["two or more users share a username or a phone number, which this permd keeps unique "
+            + "(each belongs to at most one user); nothing was changed:"]
+        for item in listed {
+            lines.append("  \(item.column) \"\(item.value)\" is held by users "
+                + item.holders.map { "\"\($0)\"" }.joined(separator: ", "))
+        }
+        if shared.count > listed.count { lines.append("  and \(shared.count - listed.count) more shared values") }
+        let fixes = listed.map { item in
+            "UPDATE users SET \(item.column) = NULL WHERE id IN ("
+                + item.holders.dropFirst().map(sqlLiteral).joined(separator: ", ") + ");"
+        }
+        lines.append("to fix: keep each value on one user and clear it on the others (or change it), then run "
+            + "permd again; for example, keeping it on the first user listed:")
+        lines.append("  sqlite3 \(shellQuoted(connection.path)) \"" + fixes.joined(separator: " ") + "\"")
+        throw StoreError(.invariantBroken, path: connection.path, message: lines.joined(separator: "\n"))
+    }
+
+    /// `text` as an SQL string literal.
+    private static func sqlLiteral(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// `text` as one shell word.
+    private static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
 }

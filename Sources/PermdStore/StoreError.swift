@@ -11,6 +11,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case newerSchema(found: Int, supported: Int)
         /// Another process held the database locked for longer than the busy timeout.
         case busy
+        /// The data breaks a rule this permd enforces with the schema (two users holding one
+        /// username or phone); the database was left unchanged, and the message says how to fix it.
+        case invariantBroken
         /// An import was refused; nothing was written. Each refusal names the record's line.
         case importRefused([ImportRefusal])
         /// Any other SQLite failure (I/O, corruption, a full disk, ...).

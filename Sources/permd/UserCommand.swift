@@ -14,20 +14,34 @@ struct UserCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a user; prints `OK <user-id> <revision>`.",
             discussion: "Without --org the user joins the default organization; without --role each "
-                + "organization gives the default roles.")
+                + "organization gives the default roles. A blank value (--email \"\") is no value.")
 
-        @Option(help: "The user id (generated when omitted).") var id: String?
-        @Option(help: "The email address (unique, compared case-insensitively).") var email: String?
+        @Option(help: "The user id (generated when omitted; not - or MORE).") var id: String?
+        @Option(help: "The email address (unique, compared case-insensitively; verified unless --email-unverified).")
+        var email: String?
+        @Flag(help: "The email is not verified: a verified sign-in with it takes it from this user.")
+        var emailUnverified = false
+        @Option(help: "The username (unique).") var username: String?
+        @Option(help: "The phone number (unique).") var phone: String?
         @Option(help: "The first name.") var firstName: String?
         @Option(help: "The last name.") var lastName: String?
+        @Option(help: "The picture's URL.") var picture: String?
         @Option(name: .customLong("org"), help: "An organization to join (repeatable).") var organizations: [String] = []
         @Option(name: .customLong("role"), help: "A role held in each organization joined (repeatable).")
         var roles: [String] = []
         @OptionGroup var store: StoreOptions
 
+        func validate() throws {
+            if emailUnverified && email == nil {
+                throw ValidationError("--email-unverified says something about --email, which is not given")
+            }
+        }
+
         func run() throws {
+            let profile = UserProfile(email: email, username: username, phone: phone, firstName: firstName,
+                                      lastName: lastName, picture: picture)
             let user = NewUser(
-                id: id, profile: UserProfile(email: email, firstName: firstName, lastName: lastName),
+                id: id, profile: profile, emailVerified: emailUnverified ? false : nil,
                 organizations: organizations, roles: roles.isEmpty ? nil : roles)
             try store.performAndReport(.addUser(user))
         }

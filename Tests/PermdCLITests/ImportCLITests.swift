@@ -96,9 +96,9 @@ private let sampleCSV = """
     #expect(first.output.contains("imported users.csv (kinde-csv): 4 records, 3 users"))
     #expect(first.output.contains("users: 3 created, 0 updated, 0 unchanged; memberships added: 5"))
     let export = try workspace.permd(["export"])
-    #expect(export.output.contains("u1,ana@acme.io,,,,,Ana,\"Ruiz, López\",,org_acme,billing-admin,\n"))
-    #expect(export.output.contains("u1,ana@acme.io,,,,,Ana,\"Ruiz, López\",,org_default,viewer,refund:payments\n"))
-    #expect(export.output.contains("u2,bo@beta.io,,,,,Bo,Li,,org_beta,(none),\n"))
+    #expect(export.output.contains("u1,ana@acme.io,true,,,,Ana,\"Ruiz, López\",,org_acme,billing-admin,\n"))
+    #expect(export.output.contains("u1,ana@acme.io,true,,,,Ana,\"Ruiz, López\",,org_default,viewer,refund:payments\n"))
+    #expect(export.output.contains("u2,bo@beta.io,true,,,,Bo,Li,,org_beta,(none),\n"))
 
     let second = try workspace.permd(["import", "users.csv"])
     #expect(second.status == 0)

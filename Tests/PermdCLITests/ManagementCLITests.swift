@@ -138,7 +138,7 @@ import Testing
         _ = try here.permd("permission", "grant", "alice", "org_default", "refund:payments")
         #expect(try here.permd("org", "list").out == "org_acme\tAcme Ltd\tacme-123\norg_default\tDefault\t\n")
         let shown = try here.permd("user", "show", "alice").out
-        #expect(shown.hasPrefix("id: alice\nemail: a@acme.io\nfirst_name: Alice\n"), "\(shown)")
+        #expect(shown.hasPrefix("id: alice\nemail: a@acme.io (verified)\nfirst_name: Alice\n"), "\(shown)")
         #expect(shown.hasSuffix("organizations:\n  org_default\n    roles: viewer\n    permissions: refund:payments\n"))
     }
 

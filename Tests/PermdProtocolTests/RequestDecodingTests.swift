@@ -147,14 +147,14 @@ private func error(_ line: String) -> String? {
 
     @Test func userAddDecodesEveryField() {
         #expect(write(#"USER.ADD {}"#) == .addUser(NewUser()))
-        let full = #"USER.ADD {"id": "ana", "email": "ana@acme.io", "username": "ana", "phone": "+34 1", "#
+        let full = #"USER.ADD {"id": "ana", "email": "ana@acme.io", "email_verified": false, "username": "ana", "phone": "+34 1", "#
             + #""first_name": "Ana María", "last_name": "Ruiz", "picture": "https://p/a.png", "#
             + #""organizations": ["org_a", "org_b"], "roles": ["viewer"]}"#
         #expect(write(full) == .addUser(NewUser(
             id: "ana",
             profile: UserProfile(email: "ana@acme.io", username: "ana", phone: "+34 1", firstName: "Ana María",
                                  lastName: "Ruiz", picture: "https://p/a.png"),
-            organizations: ["org_a", "org_b"], roles: ["viewer"])))
+            emailVerified: false, organizations: ["org_a", "org_b"], roles: ["viewer"])))
     }
 
     @Test func userAddRefusesMalformedPayloads() {
@@ -172,8 +172,7 @@ private func error(_ line: String) -> String? {
              #"ERR SYNTAX "organizations" must hold identifiers (printable ASCII, no spaces)"#),
             (#"{"roles": ["bad role"]}"#, #"ERR SYNTAX "roles" must hold identifiers (printable ASCII, no spaces)"#),
             (#"{"nickname": "x"}"#, #"ERR SYNTAX unknown field "nickname""#),
-            // Not a USER.ADD field today, whatever its value.
-            (#"{"email_verified": true}"#, #"ERR SYNTAX unknown field "email_verified""#),
+            (#"{"email_verified": "yes"}"#, #"ERR SYNTAX "email_verified" must be true or false, not a string"#),
         ]
         for (payload, expected) in cases {
             #expect(error("USER.ADD \(payload)") == expected, "\(payload)")

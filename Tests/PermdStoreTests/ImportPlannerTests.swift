@@ -77,13 +77,13 @@ import Testing
 }
 
 @Test func emailRules() {
-    #expect(ImportPlanner.problemWithEmail("ana@acme.io") == nil)
-    #expect(ImportPlanner.problemWithEmail("ana.ruiz+x@mail.acme.io") == nil)
-    #expect(ImportPlanner.problemWithEmail("ana@acme") != nil)
-    #expect(ImportPlanner.problemWithEmail("@acme.io") != nil)
-    #expect(ImportPlanner.problemWithEmail("ana@@acme.io") != nil)
-    #expect(ImportPlanner.problemWithEmail("ana @acme.io") != nil)
-    #expect(ImportPlanner.problemWithEmail("ana@acme..io") != nil)
+    #expect(EmailAddress.problem("ana@acme.io") == nil)
+    #expect(EmailAddress.problem("ana.ruiz+x@mail.acme.io") == nil)
+    #expect(EmailAddress.problem("ana@acme") != nil)
+    #expect(EmailAddress.problem("@acme.io") != nil)
+    #expect(EmailAddress.problem("ana@@acme.io") != nil)
+    #expect(EmailAddress.problem("ana @acme.io") != nil)
+    #expect(EmailAddress.problem("ana@acme..io") != nil)
 }
 
 @Test func rowsWithoutIDOrEmailGetANotice() {

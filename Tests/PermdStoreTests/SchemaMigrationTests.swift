@@ -1,0 +1,105 @@
+import CSQLite
+import Foundation
+import Logging
+import PermdCore
+@testable import PermdStore
+import Testing
+
+/// Upgrading a database written by an earlier permd (schema version 1): blank values become
+/// no value, operators' emails verified, and data that breaks the unique usernames and phone
+/// numbers is refused with the fix, never silently changed (SPEC §1, §3).
+@Suite struct SchemaMigrationTests {
+    /// A version-1 database at `path` holding `inserts` (SQL run as is).
+    static func makeVersionOneDatabase(at path: String, _ inserts: String) throws {
+        do { _ = try SQLiteStore(path: path, policy: testPolicy(), logger: Logger(label: "test")) }
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        defer { sqlite3_close(db) }
+        // Version 1 had neither index, and let every value in.
+        let sql = """
+            DROP INDEX IF EXISTS users_by_username; DROP INDEX IF EXISTS users_by_phone;
+            PRAGMA user_version = 1;
+            \(inserts)
+            """
+        var message: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(db, sql, nil, nil, &message)
+        let error = message.map { String(cString: $0) } ?? ""
+        sqlite3_free(message)
+        try #require(status == SQLITE_OK, "\(error)")
+    }
+
+    static func insertUser(_ id: String, email: String? = nil, username: String? = nil, phone: String? = nil,
+                           firstName: String? = nil, emailVerified: Int? = nil) -> String {
+        func value(_ text: String?) -> String { text.map { "'\($0)'" } ?? "NULL" }
+        return """
+            INSERT INTO users (id, email, email_lower, username, phone, first_name, email_verified, created_at, updated_at)
+            VALUES ('\(id)', \(value(email)), \(value(email?.lowercased())), \(value(username)), \(value(phone)),
+                    \(value(firstName)), \(emailVerified.map(String.init) ?? "NULL"), 0, 0);
+            INSERT INTO memberships (user, org) VALUES ('\(id)', 'org_default');
+            """
+    }
+
+    @Test func blankValuesBecomeNoValueAndOperatorsEmailsVerified() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("old.db")
+        try Self.makeVersionOneDatabase(at: path, [
+            Self.insertUser("e1", email: "", username: " ", phone: "\t", firstName: ""),
+            Self.insertUser("e2", email: "  ", username: "", phone: " "),
+            Self.insertUser("ana", email: "ana@acme.io", username: "ana", firstName: "Ana"),
+            Self.insertUser("bob", email: "bob@acme.io", emailVerified: 0),
+        ].joined())
+        let store = try SQLiteStore(path: path, policy: testPolicy(), logger: Logger(label: "test"))
+        #expect(try store.user("e1")?.profile == UserProfile())
+        #expect(try store.user("e2")?.profile == UserProfile())
+        #expect(try store.user("e1")?.emailVerified == nil)
+        #expect(try store.user("ana")?.profile == UserProfile(email: "ana@acme.io", username: "ana", firstName: "Ana"))
+        #expect(try store.user("ana")?.emailVerified == true)
+        #expect(try store.user("bob")?.emailVerified == false)
+        // The blank email that was a login key finds nobody now.
+        let results = try store.perform([.signIn(SignInRequest(provider: "evil", providerUserID: "1", email: "",
+                                                               emailVerified: true))])
+        guard case .success(.signedIn(.signedUp, _)) = results[0] else {
+            Issue.record("a blank email still finds a user: \(results)")
+            return
+        }
+        // And the schema holds the rule from now on.
+        #expect(try store.connection.integer("PRAGMA user_version") == Int64(Schema.version))
+        #expect(Schema.version >= 2)
+    }
+
+    @Test func duplicatedUsernamesOrPhonesAreRefusedWithTheFixAndLeftUnchanged() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("old.db")
+        try Self.makeVersionOneDatabase(at: path, [
+            Self.insertUser("u1", username: "jdoe", phone: "+15550100"),
+            Self.insertUser("u2", username: "jdoe"),
+            Self.insertUser("u3", phone: "+15550100"),
+            Self.insertUser("u4", email: "", username: "ok"),
+        ].joined())
+        do {
+            _ = try SQLiteStore(path: path, policy: testPolicy(), logger: Logger(label: "test"))
+            Issue.record("opened a database where two users share a username")
+        } catch {
+            #expect(error.kind == .invariantBroken)
+            let message = error.description
+            for name in ["\"jdoe\"", "\"u1\"", "\"u2\"", "\"+15550100\"", "\"u3\"", "username", "phone", "sqlite3",
+                         "UPDATE users SET username = NULL WHERE id IN ('u2')", path] {
+                #expect(message.contains(name), "\(message) does not name \(name)")
+            }
+        }
+        // Nothing was changed: not even the blank email of u4 was cleared.
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        defer { sqlite3_close(db) }
+        #expect(try Self.scalar(db, "SELECT email FROM users WHERE id = 'u4'") == "")
+        #expect(try Self.scalar(db, "PRAGMA user_version") == "1")
+    }
+
+    static func scalar(_ db: OpaquePointer?, _ sql: String) throws -> String? {
+        var statement: OpaquePointer?
+        try #require(sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK)
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) else { return nil }
+        return String(cString: text)
+    }
+}
