@@ -55,8 +55,8 @@ extension ConnectionHandler {
         }
     }
 
-    /// Answers AUTH or QUIT into the outbound buffer.
-    func answer(_ command: SessionCommand) {
+    /// Answers AUTH or QUIT into the outbound buffer (a wrong token after a delay).
+    func answer(_ command: SessionCommand, context: ChannelHandlerContext) {
         switch command {
         case .quit:
             outbound.writeImmutableBuffer(Reply.ok)
@@ -66,7 +66,7 @@ extension ConnectionHandler {
                 try authenticate(token)
                 outbound.writeImmutableBuffer(Reply.ok)
             } catch {
-                Reply.writeError(error, into: &outbound)
+                refuseToken(error, context: context)
             }
         }
     }
@@ -91,22 +91,6 @@ extension ConnectionHandler {
             }
             Reply.endLine(into: &outbound)
         }
-    }
-
-    private func authenticate(_ token: String) throws(ProtocolError) {
-        let configuration = shared.configuration
-        if let admin = configuration.adminToken, tokensMatch(token, admin) {
-            access.raise(to: .admin)
-            return
-        }
-        if let query = configuration.queryToken, tokensMatch(token, query) {
-            access.raise(to: .query)
-            return
-        }
-        if configuration.adminToken == nil && configuration.queryToken == nil {
-            throw ProtocolError(.noAuth, "this server has no tokens configured")
-        }
-        throw ProtocolError(.noAuth, "wrong token")
     }
 
     private func statistics() -> Statistics {

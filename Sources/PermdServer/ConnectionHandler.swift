@@ -12,6 +12,10 @@ final class ServerContext: Sendable {
     let writer: StateWriter
     let statistics: ServerStatistics
     let logger: Logger
+    /// Wrong `AUTH` tokens, logged at most one line a second (never the token).
+    let refusedTokens: ThrottledLog
+    /// Failed accepts (out of descriptors), logged at most one line a second.
+    let acceptFailures: ThrottledLog
 
     init(configuration: ServerConfiguration, publisher: SnapshotPublisher, writer: StateWriter,
          statistics: ServerStatistics, logger: Logger) {
@@ -20,6 +24,8 @@ final class ServerContext: Sendable {
         self.writer = writer
         self.statistics = statistics
         self.logger = logger
+        refusedTokens = ThrottledLog("AUTH refused: wrong token", logger: logger)
+        acceptFailures = ThrottledLog("cannot accept connections; accepting pauses after each failure", level: .error, logger: logger)
     }
 }
 
@@ -52,6 +58,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     var generation: UInt64
     /// The wake-ups of the SYNC being waited for, cancelled once it is answered.
     var syncWait: (wakeUp: SnapshotPublisher.WakeUpID, deadline: Scheduled<Void>)?
+    /// The delayed answer to a wrong token, cancelled if the channel closes first.
+    var refusalDelay: Scheduled<Void>?
 
     // Counted locally, added to the shared statistics once per burst.
     var checks = 0
@@ -140,6 +148,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         state.channelClosed()
         endSyncWait()
+        refusalDelay?.cancel()
+        refusalDelay = nil
         context.fireChannelInactive()
     }
 
@@ -181,7 +191,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 case .answer:
                     switch decoded {
                     case .success(.query(let query)): answer(query, context: context)
-                    case .success(.session(let command)): answer(command)
+                    case .success(.session(let command)): answer(command, context: context)
                     case .success(.write): break  // taken by the case above
                     case .failure(let error): Reply.writeError(error, into: &outbound)
                     }

@@ -2,12 +2,13 @@
 /// events (bytes read, lines found, answers back, a snapshot published, writability,
 /// input closed, drain, idle, QUIT) and carries out the actions returned.
 ///
-/// Lines are answered in request order. A write, or a `SYNC` for a revision not served
-/// yet, suspends the connection: later lines stay in the inbound buffer and reading is
-/// held back until the answer is in, so a query after a write sees it and a client that
-/// pipelines without waiting is slowed to the writer's pace. Consecutive writes found in
-/// one pass over the buffer go to the writer as one job. Reading is also held back while
-/// the channel is not writable (a client that does not read its replies).
+/// Lines are answered in request order. A write, a `SYNC` for a revision not served yet,
+/// or an `AUTH` with a wrong token (answered after a delay) suspends the connection: later
+/// lines stay in the inbound buffer and reading is held back until the answer is in, so a
+/// query after a write sees it, a client that pipelines without waiting is slowed to the
+/// writer's pace, and one that pipelines guesses gets one answer per delay. Consecutive
+/// writes found in one pass over the buffer go to the writer as one job. Reading is also
+/// held back while the channel is not writable (a client that does not read its replies).
 struct ConnectionStateMachine {
     /// Where the connection is in its request/answer cycle.
     enum State: Equatable {
@@ -17,7 +18,7 @@ struct ConnectionStateMachine {
         case batchingWrites
         /// A line waits behind the writes found in this pass: the pass ends, they go out.
         case batchComplete
-        /// A write job or a SYNC is outstanding: no more lines until its answer is in.
+        /// A write job, a SYNC or a refused AUTH is outstanding: no more lines until its answer is in.
         case waiting(Wait)
         /// QUIT was answered in this pass: no more lines.
         case quitting
@@ -34,6 +35,8 @@ struct ConnectionStateMachine {
         /// A snapshot with at least `revision`; `number` tells this SYNC's deadline from
         /// the deadline of an earlier one that lost its race but was already due to run.
         case sync(revision: UInt64, number: UInt64)
+        /// The delay before a wrong token's `ERR NOAUTH` is answered.
+        case refusedToken
     }
 
     /// Where more lines can come from.
@@ -103,6 +106,13 @@ struct ConnectionStateMachine {
     enum WritesAnsweredAction: Equatable {
         case none
         /// Write the replies into the outbound buffer, then process the lines held back.
+        case resume
+    }
+
+    /// What to do when the delay of a refused AUTH has passed.
+    enum RefusalDueAction: Equatable {
+        case none
+        /// Write the `ERR NOAUTH` reply, then process the lines held back.
         case resume
     }
 
@@ -260,6 +270,19 @@ struct ConnectionStateMachine {
     /// The writer answered the job this connection waits for.
     mutating func writesAnswered() -> WritesAnsweredAction {
         guard state == .waiting(.writes) else { return .none }
+        state = .serving
+        return .resume
+    }
+
+    /// An `AUTH` presented a wrong token: its answer waits for the delay, and every line after it too.
+    mutating func tokenRefused() {
+        assert(state == .serving, "an AUTH is answered only while serving")
+        state = .waiting(.refusedToken)
+    }
+
+    /// The delay of the refused AUTH has passed.
+    mutating func refusalDue() -> RefusalDueAction {
+        guard state == .waiting(.refusedToken) else { return .none }
         state = .serving
         return .resume
     }

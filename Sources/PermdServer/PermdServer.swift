@@ -52,6 +52,8 @@ public final class PermdServer: Service, Sendable {
     public var revision: UInt64 { shared.publisher.latest.snapshot.revision }
 
     /// Starts the writer thread and binds the listeners.
+    /// - Throws: `ListenError` when a listener cannot be opened (the address in use, a
+    ///   Unix socket path that is another file or too long, ...).
     public func start() async throws {
         shared.writer.start()
         let configuration = shared.configuration
@@ -59,14 +61,19 @@ public final class PermdServer: Service, Sendable {
         var tcpAddress: SocketAddress?
         do {
             if let host = configuration.host {
-                let channel = try await bootstrap(isLocal: false).bind(host: host, port: configuration.port).get()
+                let channel: any Channel
+                do {
+                    channel = try await bootstrap(isLocal: false).bind(host: host, port: configuration.port).get()
+                } catch {
+                    throw ListenError(configuration.listenAddress, binding: error)
+                }
                 tcpAddress = channel.localAddress
                 channels.append(channel)
             }
             if let path = configuration.unixPath {
-                let channel = try await bootstrap(isLocal: true)
-                    .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-                channels.append(channel)
+                let descriptor = try UnixSocketListener.listen(
+                    path: path, mode: configuration.unixMode, backlog: Self.backlog)
+                channels.append(try await bootstrap(isLocal: true).withBoundSocket(descriptor).get())
             }
         } catch {
             for channel in channels { try? await channel.close() }
@@ -136,12 +143,22 @@ public final class PermdServer: Service, Sendable {
         }
     }
 
+    /// Connections the kernel queues for a listener before the server accepts them.
+    private static let backlog: Int32 = 256
+
     private func bootstrap(isLocal: Bool) -> ServerBootstrap {
         let shared = shared
         let connections = connections
         return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: Self.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Out of descriptors, accept fails until one is freed: pause accepting rather
+            // than retry at once (which spins), and log the failures once a second.
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoff(failures: shared.acceptFailures))
+                }
+            }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // The kernel's send buffer would otherwise grow to tcp_wmem's maximum (MiBs)
@@ -187,6 +204,12 @@ public final class PermdServer: Service, Sendable {
             "build_ms": "\(statistics.buildMilliseconds)",
             "threads": "\(configuration.threads)",
         ])
+        if let path = configuration.unixPath, configuration.adminToken == nil, configuration.unixMode & 0o002 != 0 {
+            shared.logger.warning("""
+                the Unix socket \(path) has mode \(String(configuration.unixMode, radix: 8)): every local user \
+                may connect, and without an admin token a connection there may write
+                """)
+        }
     }
 
     /// Calls `body` on every SIGHUP until the returned source is cancelled.

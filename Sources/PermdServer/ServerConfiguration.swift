@@ -8,11 +8,15 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 7468
     /// The Unix socket path, when one is wanted.
     public var unixPath: String?
+    /// The Unix socket's permission bits (owner-only unless widened: without an admin token,
+    /// whoever may connect to it may write).
+    public var unixMode: UInt32 = 0o600
     /// The longest request line, in bytes.
     public var maxLineLength = 8192
     /// Seconds without input after which a connection is closed.
     public var idleTimeoutSeconds: Int64 = 300
-    /// Connections served at once; the next one gets `ERR BUSY`.
+    /// Connections served at once; the next one gets `ERR BUSY`. `permd serve` lowers it to
+    /// what the open-file limit allows (`DescriptorBudget`).
     public var maxConnections = 10_000
     /// The admin token writes need (after `AUTH`); nil: writes only over the Unix socket.
     public var adminToken: String?

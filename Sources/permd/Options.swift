@@ -9,6 +9,14 @@ func environmentDefault(_ name: String, _ fallback: String) -> String {
     ProcessInfo.processInfo.environment["PERMD_" + name] ?? fallback
 }
 
+/// The name a bad option value is reported under (SPEC §7): the flag when the command line
+/// gives it (a flag wins over the variable), else `PERMD_<NAME>` when that variable is set.
+func optionName(_ flag: String, variable name: String) -> String {
+    let given = CommandLine.arguments.dropFirst().contains { $0 == flag || $0.hasPrefix(flag + "=") }
+    if !given, ProcessInfo.processInfo.environment["PERMD_" + name] != nil { return "PERMD_" + name }
+    return flag
+}
+
 /// `--policies DIR`, shared by every subcommand that reads policy files.
 struct PolicyOptions: ParsableArguments {
     @Option(name: .long, help: "The policy directory (env PERMD_POLICIES).")

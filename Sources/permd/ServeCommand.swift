@@ -21,6 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Also listen on this Unix socket (env PERMD_UNIX).")
     var unix: String = environmentDefault("UNIX", "")
 
+    @Option(help: "The Unix socket's permission bits in octal, e.g. 0660 (env PERMD_UNIX_MODE; default 0600: the owner only).")
+    var unixMode: String = environmentDefault("UNIX_MODE", "0600")
+
     @Option(help: "File holding the admin token that writes need (env PERMD_ADMIN_TOKEN_FILE).")
     var adminTokenFile: String = environmentDefault("ADMIN_TOKEN_FILE", "")
 
@@ -43,26 +46,36 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         guard Self.hostAndPort(listen) != nil else {
-            throw ValidationError("--listen must be HOST:PORT (e.g. 127.0.0.1:7468), not \"\(listen)\"")
+            throw ValidationError("\(optionName("--listen", variable: "LISTEN")) must be HOST:PORT (e.g. 127.0.0.1:7468), not \"\(listen)\"")
         }
-        guard maxLine > 0 else { throw ValidationError("--max-line must be at least 1") }
-        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be at least 1 second") }
-        guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
+        guard maxLine > 0 else {
+            throw ValidationError("\(optionName("--max-line", variable: "MAX_LINE")) must be at least 1, not \(maxLine)")
+        }
+        guard idleTimeout > 0 else {
+            throw ValidationError("\(optionName("--idle-timeout", variable: "IDLE_TIMEOUT")) must be at least 1 second, not \(idleTimeout)")
+        }
+        guard maxConnections > 0 else {
+            throw ValidationError("\(optionName("--max-connections", variable: "MAX_CONNECTIONS")) must be at least 1, not \(maxConnections)")
+        }
+        guard Self.permissionBits(unixMode) != nil else {
+            throw ValidationError("\(optionName("--unix-mode", variable: "UNIX_MODE")) must be permission bits in octal (e.g. 0660), not \"\(unixMode)\"")
+        }
     }
 
     func run() async throws {
         let logger = Logger(label: "permd")
-        let policy = try policyOptions.load()
         var configuration = Self.defaults
+        configuration.adminToken = try Self.token(adminTokenFile, flag: "--admin-token-file", variable: "ADMIN_TOKEN_FILE")
+        configuration.queryToken = try Self.token(queryTokenFile, flag: "--query-token-file", variable: "QUERY_TOKEN_FILE")
+        let policy = try policyOptions.load()
         let (host, port) = Self.hostAndPort(listen)!
         configuration.host = host
         configuration.port = port
         configuration.unixPath = unix.isEmpty ? nil : unix
+        configuration.unixMode = Self.permissionBits(unixMode)!
         configuration.maxLineLength = maxLine
         configuration.idleTimeoutSeconds = Int64(idleTimeout)
         configuration.maxConnections = maxConnections
-        configuration.adminToken = adminTokenFile.isEmpty ? nil : try Self.readToken(adminTokenFile)
-        configuration.queryToken = queryTokenFile.isEmpty ? nil : try Self.readToken(queryTokenFile)
         let engine: StoreEngine
         do {
             let store = try StoreLocation(db: databaseOptions.db).open(policy: policy, logger: logger)
@@ -71,8 +84,58 @@ struct ServeCommand: AsyncParsableCommand {
             printError("\(databaseOptions.db): \(error)")
             throw ExitCode(1)
         }
+        // After the database is open, so that its descriptors are counted.
+        configuration.maxConnections = try Self.connections(allowing: configuration, logger: logger)
         let server = PermdServer(configuration: configuration, engine: engine, logger: logger)
-        try await server.runUntilTerminated(logger: logger)
+        do {
+            try await server.runUntilTerminated(logger: logger)
+        } catch let error as ListenError {
+            let option = error.address == configuration.unixPath ? optionName("--unix", variable: "UNIX")
+                : optionName("--listen", variable: "LISTEN")
+            printError("permd: \(error)" + (option.hasPrefix("PERMD_") ? " (\(option))" : ""))
+            throw ExitCode(1)
+        }
+    }
+
+    /// `--max-connections`, lowered (with a warning naming both numbers) to what the
+    /// open-file limit allows once it is raised to the hard limit (SPEC §5 Limits).
+    private static func connections(allowing configuration: ServerConfiguration, logger: Logger) throws -> Int {
+        let budget = DescriptorBudget.raisingTheLimit(threads: configuration.threads)
+        guard budget.connections > 0 else {
+            printError("""
+                permd: the open-file limit of \(budget.openFileLimit) descriptors leaves none for connections \
+                (\(budget.reserve) are kept for the database, policy files, listeners and logs); raise it (ulimit -n)
+                """)
+            throw ExitCode(1)
+        }
+        guard configuration.maxConnections > budget.connections else { return configuration.maxConnections }
+        logger.warning("""
+            \(optionName("--max-connections", variable: "MAX_CONNECTIONS")) \(configuration.maxConnections) lowered \
+            to \(budget.connections): the open-file limit is \(budget.openFileLimit) descriptors (ulimit -n), \
+            \(budget.reserve) of them kept for the database, policy files, listeners and logs
+            """)
+        return budget.connections
+    }
+
+    /// The token in a token file, or nil when no file is given; a file that cannot be used
+    /// stops the server (exit 1) with a sentence naming it and the fix.
+    private static func token(_ path: String, flag: String, variable: String) throws -> String? {
+        guard !path.isEmpty else { return nil }
+        do {
+            return try TokenFile.read(path)
+        } catch {
+            // `--admin-token-file FILE: ...` or `PERMD_ADMIN_TOKEN_FILE=FILE: ...`, as it was given.
+            let option = optionName(flag, variable: variable)
+            printError("permd: \(option)\(option.hasPrefix("PERMD_") ? "=" : " ")\(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Permission bits written in octal (`600`, `0660`), at most `0777`.
+    static func permissionBits(_ text: String) -> UInt32? {
+        guard (3...4).contains(text.utf8.count), text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "7")).contains($0) }),
+              let bits = UInt32(text, radix: 8), bits <= 0o777 else { return nil }
+        return bits
     }
 
     /// `PERMD_<NAME>` as a whole number; nil when unset or not a number (`validate` reports that).
@@ -87,15 +150,5 @@ struct ServeCommand: AsyncParsableCommand {
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return host.isEmpty ? nil : (host, port)
-    }
-
-    /// A token file's content without surrounding whitespace.
-    static func readToken(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path),
-              let token = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-              !token.isEmpty else {
-            throw ValidationError("\(path): cannot read a token (the file is missing, unreadable or empty)")
-        }
-        return token
     }
 }

@@ -365,6 +365,47 @@ struct ConnectionStateMachineTests {
         #expect(machine.linesProcessed() == .closeWhenWritten)
     }
 
+    // MARK: A wrong token
+
+    /// A connection whose AUTH presented a wrong token, waiting for the delay.
+    static func waitingForRefusal() -> Machine {
+        var machine = Machine()
+        #expect(machine.nextLine() == .takeLine)
+        #expect(machine.answerableLineFound() == .answer)
+        machine.tokenRefused()
+        #expect(machine.state == .waiting(.refusedToken))
+        #expect(machine.nextLine() == .stop)
+        #expect(machine.linesProcessed() == .none)
+        return machine
+    }
+
+    @Test func aWrongTokenHoldsTheLinesAfterItAndReadsUntilTheDelayPasses() {
+        var machine = Self.waitingForRefusal()
+        #expect(machine.readRequested() == .none)
+        #expect(machine.bytesRead() == .buffer)
+        #expect(machine.writesAnswered() == .none)
+        #expect(machine.snapshotPublished(current: 9) == .none)
+        #expect(machine.refusalDue() == .resume)
+        #expect(machine.refusalDue() == .none)  // answered once
+        #expect(machine.nextLine() == .takeLine)
+        #expect(machine.linesProcessed() == .read)
+    }
+
+    @Test func inputClosedOrADrainDuringTheDelayClosesAfterTheRefusal() {
+        for end in [{ (machine: inout Machine) in machine.inputClosed() }, { machine in machine.drain() }] {
+            var machine = Self.waitingForRefusal()
+            #expect(end(&machine) == .none)
+            #expect(machine.refusalDue() == .resume)
+            #expect(machine.linesProcessed() == .closeWhenWritten)
+        }
+    }
+
+    @Test func aRefusalDueAfterCloseIsIgnored() {
+        var machine = Self.waitingForRefusal()
+        #expect(machine.idleTimedOut() == .closeNow)
+        #expect(machine.refusalDue() == .none)
+    }
+
     // MARK: Access
 
     @Test func accessIsRaisedByTokensAndNeverLowered() {

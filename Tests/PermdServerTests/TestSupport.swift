@@ -26,7 +26,10 @@ final class TestServer: Sendable {
      "settings": {"default_organization": "org_default"}}
     """
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+    /// - Parameters:
+    ///   - configure: changes to the test configuration (port 0, two threads, admin token `s3cret`).
+    ///   - logs: where the server logs (nothing below critical when nil).
+    init(configure: (inout ServerConfiguration) -> Void = { _ in }, logs: LogCapture? = nil) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("permd-server-\(UUID().uuidString)")
         let policies = directory.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
@@ -36,8 +39,8 @@ final class TestServer: Sendable {
         configuration.threads = 2
         configuration.adminToken = "s3cret"
         configure(&configuration)
-        var logger = Logger(label: "permd-test")
-        logger.logLevel = .critical
+        var logger = logs.map { capture in Logger(label: "permd-test") { _ in capture } } ?? Logger(label: "permd-test")
+        logger.logLevel = logs == nil ? .critical : .info
         let policy = try #require(PolicyLoader.load(directory: policies.path).policy)
         let store = try SQLiteStore(path: directory.appendingPathComponent("permd.db").path, policy: policy, logger: logger)
         let engine = try StoreEngine(store: store, policiesDirectory: policies.path, logger: logger)
@@ -63,9 +66,9 @@ final class TestServer: Sendable {
 
 /// Runs `body` against a fresh server, then shuts the server down and waits for it (also
 /// when `body` throws), so that no server outlives its test.
-func withTestServer(configure: (inout ServerConfiguration) -> Void = { _ in },
+func withTestServer(configure: (inout ServerConfiguration) -> Void = { _ in }, logs: LogCapture? = nil,
                     _ body: (TestServer) async throws -> Void) async throws {
-    let server = try await TestServer(configure: configure)
+    let server = try await TestServer(configure: configure, logs: logs)
     do {
         try await body(server)
     } catch {
@@ -73,6 +76,34 @@ func withTestServer(configure: (inout ServerConfiguration) -> Void = { _ in },
         throw error
     }
     await server.stop()
+}
+
+/// A log handler that keeps every message (with its metadata) for the test to read.
+final class LogCapture: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [(time: ContinuousClock.Instant, text: String)] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let line = "\(event.level) \(event.message)" + (fields.isEmpty ? "" : " " + fields.joined(separator: " "))
+        let now = ContinuousClock.now
+        lock.withLock { lines.append((now, line)) }
+    }
+
+    /// The messages logged so far, each with its level and metadata (`key=value`, sorted).
+    var messages: [String] { lock.withLock { lines.map(\.text) } }
+
+    /// The messages that contain `text`, with the time each was logged.
+    func lines(containing text: String) -> [(time: ContinuousClock.Instant, text: String)] {
+        lock.withLock { lines.filter { $0.text.contains(text) } }
+    }
 }
 
 struct ClientError: Error, CustomStringConvertible {

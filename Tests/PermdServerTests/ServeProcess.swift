@@ -1,0 +1,152 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `permd` binary: PERMD_BIN, or beside the test bundle in the build folder.
+func permdBinary() throws -> URL {
+    if let path = ProcessInfo.processInfo.environment["PERMD_BIN"] { return URL(fileURLWithPath: path) }
+    var folder = Bundle.main.bundleURL
+    for _ in 0..<6 {
+        let candidate = folder.appendingPathComponent("permd")
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            return candidate
+        }
+        folder.deleteLastPathComponent()
+    }
+    throw ClientError(description: "cannot find the permd binary; set PERMD_BIN")
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read back, released).
+func freePort() -> Int {
+    let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(probe) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length); return getsockname(probe, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A folder with the test policies, a database path and an admin token file (`tok3n`, mode 0600).
+final class ServeFolder {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("permd-proc-\(UUID().uuidString)")
+    var policies: URL { url.appendingPathComponent("policies") }
+    var tokenPath: String { url.appendingPathComponent("token").path }
+
+    init() throws {
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        try writePolicy(TestServer.policyJSON)
+        try "  tok3n\n".write(toFile: tokenPath, atomically: true, encoding: .utf8)
+        chmod(tokenPath, 0o600)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func writePolicy(_ json: String, file: String = "policy.json") throws {
+        try json.write(to: policies.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    }
+}
+
+/// `permd serve` as a subprocess on a free port, its standard error kept for the test.
+final class ServeProcess: @unchecked Sendable {
+    let process = Process()
+    let port = freePort()
+    private let log = LogBuffer()
+    private let errors = Pipe()
+
+    /// Standard error as it arrives (not held by the process object, so no cycle).
+    private final class LogBuffer: @unchecked Sendable {
+        private let lock = NSLock()
+        private var text = ""
+        func append(_ more: String) { lock.withLock { text += more } }
+        var value: String { lock.withLock { text } }
+    }
+
+    /// - Parameters:
+    ///   - folder: the policies, database and token file to serve.
+    ///   - arguments: more `serve` options.
+    ///   - shell: `sh` commands run before permd replaces the shell (same process id),
+    ///     e.g. `ulimit -n 128` or `umask 000`.
+    init(folder: ServeFolder, arguments: [String] = [], shell: String? = nil) async throws {
+        let serve = ["serve", "--policies", folder.policies.path,
+                     "--db", folder.url.appendingPathComponent("permd.db").path,
+                     "--listen", "127.0.0.1:\(port)",
+                     "--admin-token-file", folder.tokenPath] + arguments
+        if let shell {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "\(shell); exec \"$@\"", "sh", try permdBinary().path] + serve
+        } else {
+            process.executableURL = try permdBinary()
+            process.arguments = serve
+        }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        errors.fileHandleForReading.readabilityHandler = { [log] handle in
+            log.append(String(decoding: handle.availableData, as: UTF8.self))
+        }
+        try process.run()
+        for _ in 0..<100 {
+            if let client = try? LineClient(port: port), (try? client.request("PING")) == "PONG" { return }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        stop()
+        throw ClientError(description: "permd serve did not start:\n\(logText)")
+    }
+
+    deinit { stop() }
+
+    var pid: Int32 { process.processIdentifier }
+    var logText: String { log.value }
+
+    func client() throws -> LineClient { try LineClient(port: port) }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    /// Waits until standard error holds `text` `count` times (up to 5 s).
+    func waitForLog(_ text: String, count: Int = 1) async throws {
+        for _ in 0..<250 {
+            if logText.components(separatedBy: text).count - 1 >= count { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ClientError(description: "no \"\(text)\" (×\(count)) in the server log:\n\(logText)")
+    }
+
+    /// The resident memory of the process in KiB (VmRSS).
+    func residentKiB() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Int(line.split(separator: " ")[1]) else {
+            throw ClientError(description: "no VmRSS in /proc/\(pid)/status")
+        }
+        return kib
+    }
+
+    /// The CPU time the process has used so far, user and system (utime + stime).
+    func cpuTime() throws -> Duration {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the command name (which may hold spaces) start at field 3 (state);
+        // utime and stime are fields 14 and 15, in clock ticks.
+        guard let end = stat.lastIndex(of: ")") else { throw ClientError(description: "unreadable /proc/\(pid)/stat") }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else {
+            throw ClientError(description: "unreadable /proc/\(pid)/stat: \(stat)")
+        }
+        let ticks = Int(sysconf(Int32(_SC_CLK_TCK)))
+        return .milliseconds((user + system) * 1000 / ticks)
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        errors.fileHandleForReading.readabilityHandler = nil
+    }
+}
