@@ -42,7 +42,7 @@ public struct RequestLine: Sendable {
             let wordLimit = command.jsonTail == .none ? Int.max : command.arity.upperBound
             while count < wordLimit, let word = words.next() {
                 count += 1
-                if problem == nil { problem = identifierProblem(word, position: count) }
+                if problem == nil { problem = argumentProblem(word, position: count) }
                 if count > command.arity.upperBound { break }
             }
             var jsonOffset: Int?
@@ -99,7 +99,10 @@ public struct RequestLine: Sendable {
         ProtocolError(.arity, "wrong number of arguments; usage: \(command.usage)")
     }
 
-    private static func identifierProblem(_ word: UnsafeRawBufferPointer, position: Int) -> ProtocolError? {
+    /// Why `word`, the request's argument at 1-based `position`, is `ERR SYNTAX`, or nil: the
+    /// one check and message for the server and for `permd check`/`explain`, whose arguments
+    /// arrive as words of their own (SPEC §7).
+    public static func argumentProblem<Word: Collection<UInt8>>(_ word: Word, position: Int) -> ProtocolError? {
         if word.count > Identifier.maxIDLength {
             return ProtocolError(.syntax, "argument \(position) is longer than \(Identifier.maxIDLength) bytes")
         }

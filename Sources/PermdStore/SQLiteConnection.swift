@@ -1,8 +1,11 @@
 import CSQLite
+import Foundation
 
 /// One SQLite connection with a cache of prepared statements. Not thread-safe: one owner at a time.
 final class SQLiteConnection {
     let path: String
+    /// Opened with `SQLITE_OPEN_READONLY`: SQLite refuses every write (`SQLITE_READONLY`).
+    let isReadOnly: Bool
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
     /// How long a write waits for another process's lock before giving up.
@@ -10,18 +13,21 @@ final class SQLiteConnection {
     /// `SQLITE_CONSTRAINT_UNIQUE`, an extended result code Swift does not import from the header.
     static let uniqueConstraintFailed: Int32 = SQLITE_CONSTRAINT | (8 << 8)
 
-    /// Opens (creating when missing) the database file at `path`.
-    init(path: String) throws(StoreError) {
+    /// Opens the database file at `path`: read-write, creating it when missing; or read-only,
+    /// never creating it (a missing file is `.notFound`).
+    init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
+        isReadOnly = readOnly
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &db, flags, nil)
         handle = db
         guard code == SQLITE_OK, db != nil else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
             handle = nil
-            throw StoreError(.sqlite(code: code), path: path, message: "cannot open the database: \(message)")
+            throw Self.fileProblem(path, readOnly: readOnly)
+                ?? StoreError(.sqlite(code: code), path: path, message: "cannot open the database: \(message)")
         }
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, Self.busyTimeoutMilliseconds)
@@ -76,10 +82,16 @@ final class SQLiteConnection {
 
     /// A `StoreError` for SQLite result `code`, with the connection's message.
     func error(_ code: Int32, doing what: String) -> StoreError {
+        if code & 0xFF == SQLITE_CANTOPEN, let problem = Self.fileProblem(path, readOnly: isReadOnly) { return problem }
         let detail = String(cString: sqlite3_errmsg(handle))
         switch code & 0xFF {
         case SQLITE_NOTADB:
-            return StoreError(.notADatabase, path: path, message: "not an SQLite database (\(detail))")
+            return StoreError(.notADatabase, path: path, message: "not an SQLite database")
+        case SQLITE_READONLY where isReadOnly:
+            return StoreError(.readOnly, path: path, message: "opened read-only: this command does not write the database")
+        case SQLITE_READONLY:
+            return StoreError(.readOnly, path: path,
+                              message: "cannot write the database: the file or its folder is read-only")
         case SQLITE_BUSY, SQLITE_LOCKED:
             return StoreError(
                 .busy, path: path,
@@ -88,6 +100,41 @@ final class SQLiteConnection {
             let statement = what.split(separator: "\n").first.map(String.init) ?? what
             return StoreError(.sqlite(code: code), path: path, message: "\(detail) (while running: \(statement))")
         }
+    }
+}
+
+extension SQLiteConnection {
+    /// Why the file at `path` cannot be opened, in words, from what the file system says of
+    /// it (SQLite only says "unable to open database file"); nil when it says nothing wrong.
+    static func fileProblem(_ path: String, readOnly: Bool) -> StoreError? {
+        func problem(_ message: String, kind: StoreError.Kind = .sqlite(code: SQLITE_CANTOPEN)) -> StoreError {
+            StoreError(kind, path: path, message: message)
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let reason = errno
+            if reason == ENOENT || reason == ENOTDIR {
+                if readOnly { return problem("database not found", kind: .notFound) }
+                let parent = (path as NSString).deletingLastPathComponent
+                let folder = parent.isEmpty ? "." : parent
+                guard FileManager.default.fileExists(atPath: folder) else {
+                    return problem("cannot create the database: the folder does not exist")
+                }
+                guard access(folder, W_OK) == 0 else {
+                    return problem("cannot create the database in its folder: \(systemMessage(errno))")
+                }
+                return nil
+            }
+            return problem("cannot read the database file: \(systemMessage(reason))")
+        }
+        if info.st_mode & S_IFMT == S_IFDIR { return problem("is a directory, not a database file") }
+        if access(path, R_OK) != 0 { return problem("cannot read the database file: \(systemMessage(errno))") }
+        return nil
+    }
+
+    /// `strerror` in lower case, to follow a colon: "permission denied".
+    private static func systemMessage(_ code: Int32) -> String {
+        String(cString: strerror(code)).lowercased()
     }
 }
 

@@ -23,6 +23,7 @@ extension SQLiteStore {
     /// the error (kind `.importRefused`) lists every refused record with its line. A dry run
     /// reports the same summary and rolls back.
     public func applyImport(_ users: [ImportedUser], dryRun: Bool) throws(StoreError) -> ImportSummary {
+        if dryRun && connection.isReadOnly { return try dryRunOnPrivateCopy(users) }
         let cacheSize = try connection.integer("PRAGMA cache_size") ?? -2000
         try connection.execute("PRAGMA cache_size = -\(Self.importCacheKiB)")
         defer { try? connection.execute("PRAGMA cache_size = \(cacheSize)") }

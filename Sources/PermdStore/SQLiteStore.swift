@@ -46,6 +46,19 @@ public final class SQLiteStore: StateStore {
         }
     }
 
+    /// Opens an existing database read-only (SPEC §3): nothing is created, migrated or synced
+    /// (`SQLiteStore+ReadOnly.swift`).
+    /// - Parameters:
+    ///   - path: the database file; a missing one is `.notFound`.
+    ///   - policy: the validated policies (used by a dry-run import; reads do not need them).
+    ///   - logger: where the store reports slow locks.
+    public init(readingOnly path: String, policy: PolicySet, logger: Logger) throws(StoreError) {
+        self.policy = policy
+        self.logger = logger
+        connection = try SQLiteConnection(path: path, readOnly: true)
+        try requireCurrentSchema()
+    }
+
     /// Switches to a reloaded policy set: syncs the declared organizations, logs
     /// `.policyReloaded` and bumps the revision.
     public func reload(policy: PolicySet) throws(StoreError) -> UInt64 {
@@ -121,7 +134,9 @@ public final class SQLiteStore: StateStore {
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; rolls back when it throws.
     /// With `rollingBack`, the transaction is rolled back at the end (a dry run).
     func writeTransaction<T>(rollingBack: Bool = false, _ body: () throws -> T) throws(StoreError) -> T {
-        try transaction("BEGIN IMMEDIATE", end: rollingBack ? "ROLLBACK" : "COMMIT", body)
+        // Every write passes here: a read-only store refuses them all, even one that would change nothing.
+        if connection.isReadOnly { throw connection.error(SQLITE_READONLY, doing: "write") }
+        return try transaction("BEGIN IMMEDIATE", end: rollingBack ? "ROLLBACK" : "COMMIT", body)
     }
 
     /// Runs `body` inside one read transaction (one consistent snapshot).
@@ -184,7 +199,7 @@ public final class SQLiteStore: StateStore {
 
     // MARK: - Schema
 
-    private func refuseNewer(_ version: Int) throws(StoreError) {
+    func refuseNewer(_ version: Int) throws(StoreError) {
         if version > Schema.version {
             throw StoreError(
                 .newerSchema(found: version, supported: Schema.version), path: connection.path,

@@ -13,6 +13,10 @@ public import PermdPolicy
 /// - Opening (see `StoreLocation.open`) creates or migrates the schema, then creates the
 ///   organizations the policies declare (and the default one) or makes their name and
 ///   external id follow the files, as one revision when anything changed.
+/// - Opening read-only (`StoreAccess.readOnly`, SPEC §3) does none of that: a missing store
+///   is `.notFound`, a schema other than the current one is refused, the state and revision
+///   are read as stored, and every write (`perform`, `reload`, an import that is not a dry
+///   run) throws `.readOnly` and changes nothing. A dry-run import still answers its summary.
 /// - Every committed change bumps the revision by exactly one, gap-free, and is logged
 ///   with that revision in the same transaction; a write that changes nothing answers
 ///   the current revision and logs nothing.
@@ -95,6 +99,14 @@ public struct UserActivity: Sendable, Hashable {
     }
 }
 
+/// Whether a store is opened to be changed or only to be read.
+public enum StoreAccess: Sendable, Hashable {
+    /// Created when missing, migrated, the declared organizations synced; writes allowed.
+    case readWrite
+    /// Never created, migrated or synced; every write refused (SPEC §3's read-only commands).
+    case readOnly
+}
+
 /// Where the state lives, as a `--db` value names it: the one place that picks a backend,
 /// so that `serve`, the CLI and the tests open "the store for this value" alike.
 public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
@@ -114,13 +126,51 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Opens the store here: created when missing, migrated, declared organizations synced.
+    /// Opens the store here: read-write, created when missing, migrated, declared
+    /// organizations synced; or read-only, as it is (see `StoreAccess`).
     /// - Parameters:
     ///   - policy: the validated policies.
     ///   - logger: where the store reports migrations and slow locks.
-    public func open(policy: PolicySet, logger: Logger) throws(StoreError) -> any StateStore {
+    ///   - access: whether the store may be changed (default) or only read.
+    public func open(policy: PolicySet, logger: Logger, access: StoreAccess = .readWrite) throws(StoreError)
+        -> any StateStore
+    {
+        switch (self, access) {
+        case (.sqliteFile(let path), .readWrite): try SQLiteStore(path: path, policy: policy, logger: logger)
+        case (.sqliteFile(let path), .readOnly): try SQLiteStore(readingOnly: path, policy: policy, logger: logger)
+        }
+    }
+
+    /// Whether writing a file at `path` would overwrite this store: for an SQLite file, the
+    /// database itself or the `-wal`, `-shm` and `-journal` files SQLite keeps beside it.
+    /// Files that exist are compared by device and inode (so `./x.db`, `../d/x.db`, links
+    /// and symbolic links all count); others by their absolute, resolved path.
+    /// - Parameter path: the file about to be written.
+    public func isOverwritten(byWriting path: String) -> Bool {
         switch self {
-        case .sqliteFile(let path): try SQLiteStore(path: path, policy: policy, logger: logger)
+        case .sqliteFile(let database):
+            let written = FileIdentity(path)
+            // SQLite keeps its files beside the file a symbolic link names, not beside the link.
+            let names = Set([database, URL(fileURLWithPath: database).resolvingSymlinksInPath().path])
+            return names.contains { name in
+                ["", "-wal", "-shm", "-journal"].contains { FileIdentity(name + $0) == written }
+            }
+        }
+    }
+}
+
+/// What makes two paths the same file: its device and inode when it exists, else its
+/// resolved absolute path (a file not there yet).
+private enum FileIdentity: Equatable {
+    case file(device: UInt64, inode: UInt64)
+    case path(String)
+
+    init(_ path: String) {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            self = .file(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        } else {
+            self = .path(URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path)
         }
     }
 }

@@ -9,6 +9,13 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case notADatabase
         /// The database was written by a newer permd (its schema version is higher than ours).
         case newerSchema(found: Int, supported: Int)
+        /// Opened read-only, the database does not exist (a read never creates it).
+        case notFound
+        /// Opened read-only, the database's schema is older than ours (0: it holds no permd
+        /// schema at all); a read never migrates it.
+        case olderSchema(found: Int, supported: Int)
+        /// A write through a store opened read-only, or to a file the system will not let permd write.
+        case readOnly
         /// Another process held the database locked for longer than the busy timeout.
         case busy
         /// The data breaks a rule this permd enforces with the schema (two users holding one

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Logging
 import PermdIndex
 import PermdPolicy
@@ -13,7 +12,9 @@ struct CheckCommand: ParsableCommand {
         abstract: "Print ALLOW or DENY for each permission, as the server's CHECK would.",
         discussion: """
             Reads the policies and the database directly; no server is needed. One word per
-            permission, space-separated, in order. Exits 0 whatever the answer.
+            permission, space-separated, in order. Exits 0 whatever the answer; an argument the
+            protocol would refuse gets the protocol's `ERR SYNTAX ...` line (on standard error)
+            and exit 1, as does a database that does not exist.
             """)
 
     @Argument(help: "The user id.") var user: String
@@ -29,6 +30,7 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        try refuseInvalidArguments([user, organization] + permissions)
         let snapshot = try buildSnapshot(policy: policyOptions.load(), database: databaseOptions.db)
         print(Reply.line(decisions: permissions.map {
             snapshot.check(user: user, organization: organization, permission: $0)
@@ -36,17 +38,27 @@ struct CheckCommand: ParsableCommand {
     }
 }
 
-/// A full index build of the policies and the database at `database`. A database file that
-/// does not exist is not created: the state is then empty (every user unknown).
-func buildSnapshot(policy: PolicySet, database: String) throws -> IndexSnapshot {
-    guard FileManager.default.fileExists(atPath: database) else {
-        return IndexSnapshot.build(policy: policy, state: InMemoryState(), revision: 0)
+/// The protocol's answer to these words as a request's arguments (SPEC §7: `permd check`
+/// answers an invalid identifier as the protocol does): the first one it would refuse is
+/// printed as its `ERR SYNTAX` line, from the protocol's own check, and exits 1.
+func refuseInvalidArguments(_ arguments: [String]) throws {
+    for (offset, argument) in arguments.enumerated() {
+        if let refusal = RequestLine.argumentProblem(argument.utf8, position: offset + 1) {
+            printError(refusal.description)
+            throw ExitCode(1)
+        }
     }
+}
+
+/// A full index build of the policies and the database at `database`, opened read-only
+/// (SPEC §3): a database that does not exist is an error, and nothing in it changes.
+func buildSnapshot(policy: PolicySet, database: String) throws -> IndexSnapshot {
     do {
-        let store = try SQLiteStore(path: database, policy: policy, logger: commandLogger())
+        let store = try StoreLocation(db: database).open(policy: policy, logger: commandLogger(), access: .readOnly)
         return try IndexSnapshot.build(policy: policy, reader: store)
     } catch {
-        printError("permd: \(database): \(error)")
+        // A StoreError names the file already.
+        printError("error: \(error)")
         throw ExitCode(1)
     }
 }

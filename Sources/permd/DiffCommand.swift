@@ -45,10 +45,6 @@ struct DiffCommand: ParsableCommand {
         let before: IndexSnapshot
         let after: IndexSnapshot
         if let db = db ?? ProcessInfo.processInfo.environment["PERMD_DB"] {
-            guard FileManager.default.fileExists(atPath: db) else {
-                printError("permd: \(db): no such database")
-                throw ExitCode(1)
-            }
             before = try buildSnapshot(policy: oldPolicy, database: db)
             after = try buildSnapshot(policy: newPolicy, database: db)
         } else {

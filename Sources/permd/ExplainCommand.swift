@@ -10,7 +10,8 @@ struct ExplainCommand: ParsableCommand {
         discussion: """
             ALLOW followed by the sources that grant it (role:<key> for each held role that
             grants it, then direct), or DENY followed by the first reason of: unknown-user,
-            unknown-org, not-member, unknown-permission, not-granted. Exits 0 whatever the answer.
+            unknown-org, not-member, unknown-permission, not-granted. Exits 0 whatever the answer;
+            an argument the protocol would refuse gets its `ERR SYNTAX ...` line and exit 1.
             """)
 
     @Argument(help: "The user id.") var user: String
@@ -20,6 +21,7 @@ struct ExplainCommand: ParsableCommand {
     @OptionGroup var databaseOptions: DatabaseOptions
 
     func run() throws {
+        try refuseInvalidArguments([user, organization, permission])
         let snapshot = try buildSnapshot(policy: policyOptions.load(), database: databaseOptions.db)
         print(Reply.line(snapshot.explain(user: user, organization: organization, permission: permission)))
     }

@@ -28,8 +28,9 @@ struct ExportCommand: ParsableCommand {
     static let chunkSize = 1 << 20
 
     func run() throws {
-        let store = try storeOptions.open()
         let temporary = output.map { $0 + ".partial" }
+        try refuseToOverwriteTheDatabase(temporary: temporary)
+        let store = try storeOptions.open(.readOnly)
         do {
             let writer = try ExportWriter(format: format, organizations: try store.organizations())
             let handle: FileHandle
@@ -66,5 +67,25 @@ struct ExportCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+    }
+}
+
+extension ExportCommand {
+    /// SPEC §3: `--output` never overwrites the database — neither the file nor SQLite's
+    /// `-wal`, `-shm` and `-journal` beside it, whatever path names them — and neither does
+    /// the temporary file the export is written to first.
+    private func refuseToOverwriteTheDatabase(temporary: String?) throws {
+        guard let output, let temporary else { return }
+        let database = StoreLocation(db: storeOptions.database.db)
+        let how: String
+        if database.isOverwritten(byWriting: output) {
+            how = ""
+        } else if database.isOverwritten(byWriting: temporary) {
+            how = " (the export is written to \(temporary) first)"
+        } else {
+            return
+        }
+        printError("error: --output \(output) would overwrite the database \(database)\(how); refused, nothing was written")
+        throw ExitCode(1)
     }
 }

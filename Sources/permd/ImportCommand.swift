@@ -29,11 +29,12 @@ struct ImportCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-        guard FileManager.default.isReadableFile(atPath: file) else {
-            printError("\(file): error: cannot read the file: it does not exist or is not readable")
+        if let problem = readProblem(file) {
+            printError("\(file): error: cannot read the file: \(problem)")
             throw ExitCode(1)
         }
-        let store = try storeOptions.open()
+        // A dry run only reads: it never creates the database nor changes it (SPEC §3).
+        let store = try storeOptions.open(dryRun ? .readOnly : .readWrite)
         let policy = store.policy
         let organizations: [OrganizationRecord]
         do {

@@ -41,6 +41,18 @@ struct DatabaseOptions: ParsableArguments {
     var db: String = environmentDefault("DB", "permd.db")
 }
 
+/// Why the file at `path` cannot be read, in words ("it is a directory"), or nil when it can.
+func readProblem(_ path: String) -> String? {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        return "it does not exist"
+    }
+    if isDirectory.boolValue { return "it is a directory" }
+    let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+    if type != .typeRegular { return "it is not a regular file (a pipe or a device); save it to a file first" }
+    return FileManager.default.isReadableFile(atPath: path) ? nil : "permission denied"
+}
+
 /// Writes one line to standard error.
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))

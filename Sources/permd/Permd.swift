@@ -14,12 +14,23 @@ struct Permd: AsyncParsableCommand {
         ])
 
     /// Runs the chosen subcommand. SPEC §7 fixes the exit status of a usage error at 2,
-    /// where ArgumentParser would use 64 (EX_USAGE).
+    /// where ArgumentParser would use 64 (EX_USAGE); a command group without its subcommand
+    /// and an argument that is not UTF-8 are usage errors too.
     static func main() async {
         // Logs go to standard error: standard output carries answers and exports.
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        if let refusal = RawCommandLine.undecodableValue() {
+            printError("permd: \(refusal)")
+            exit(withError: ExitCode(2))
+        }
         do {
             var command = try parseAsRoot()
+            let group = type(of: command)
+            if !group.configuration.subcommands.isEmpty {
+                // Parsing stops at the deepest command named: here, a group (`permd user`).
+                printError(missingSubcommand(group))
+                exit(withError: ExitCode(2))
+            }
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -33,5 +44,13 @@ struct Permd: AsyncParsableCommand {
             exit(withError: ExitCode(2))
         }
     }
-}
 
+    /// `Error: permd user needs a subcommand (add, remove, show or list)`, then the group's help.
+    private static func missingSubcommand(_ group: any ParsableCommand.Type) -> String {
+        let name = ObjectIdentifier(group) == ObjectIdentifier(Permd.self) ? "permd" : "permd \(group._commandName)"
+        var names = group.configuration.subcommands.map { $0._commandName }
+        let last = names.removeLast()
+        let list = names.isEmpty ? last : names.joined(separator: ", ") + " or " + last
+        return "Error: \(name) needs a subcommand (\(list))\n\n" + helpMessage(for: group)
+    }
+}

@@ -11,10 +11,12 @@ struct StoreOptions: ParsableArguments {
     @OptionGroup var database: DatabaseOptions
 
     /// Loads the policies and opens the database; prints what went wrong and exits 1 on failure.
-    func open() throws -> any StateStore {
+    /// - Parameter access: `.readOnly` for the commands that only read (SPEC §3): the
+    ///   database must exist, and nothing in it changes.
+    func open(_ access: StoreAccess = .readWrite) throws -> any StateStore {
         let policies = try policy.load()
         do {
-            return try StoreLocation(db: database.db).open(policy: policies, logger: commandLogger())
+            return try StoreLocation(db: database.db).open(policy: policies, logger: commandLogger(), access: access)
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -44,9 +46,9 @@ struct StoreOptions: ParsableArguments {
         print(Reply.line(try perform(write)))
     }
 
-    /// Runs a read, printing a database failure and exiting 1.
+    /// Runs a read on the database opened read-only, printing a database failure and exiting 1.
     func read<T>(_ body: (any StateStore) throws -> T) throws -> T {
-        let store = try open()
+        let store = try open(.readOnly)
         do {
             return try body(store)
         } catch let error as StoreError {

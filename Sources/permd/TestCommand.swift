@@ -13,8 +13,8 @@ struct TestCommand: ParsableCommand {
         discussion: """
             Prints one line per failed expectation and a summary `N passed, N failed`.
             Exit status: 0 all pass; 1 a test file is malformed (every problem is printed,
-            with file and JSON pointer, and no test runs); 3 the policies do not validate;
-            4 an expectation fails.
+            with file and JSON pointer, and no test runs) or the directory holds no test file;
+            3 the policies do not validate; 4 an expectation fails.
             """)
 
     @Argument(help: "The policy directory holding the tests (default: --policies, env PERMD_POLICIES, else policies).")
@@ -30,9 +30,16 @@ struct TestCommand: ParsableCommand {
             printError("permd: the policies in \(directory) do not validate: \(loaded.diagnostics.summary)")
             throw ExitCode(3)
         }
+        let paths = testFiles(in: directory)
+        guard !paths.isEmpty else {
+            // A run that tests nothing must not pass: a CI job pointed at the wrong folder would.
+            printError(Diagnostic(file: directory, severity: .error,
+                                  message: "no test files (*.test.json) in the directory").description)
+            throw ExitCode(1)
+        }
         var files: [PolicyTestFile] = []
         var problems: [Diagnostic] = []
-        for relative in testFiles(in: directory) {
+        for relative in paths {
             let path = (directory as NSString).appendingPathComponent(relative)
             guard let data = FileManager.default.contents(atPath: path) else {
                 problems.append(Diagnostic(file: relative, severity: .error, message: "cannot read the file"))

@@ -58,16 +58,17 @@ struct ValidateCommand: ParsableCommand {
 }
 
 /// The grants in `path` that `policy` no longer defines, or the reason the database
-/// could not be read. The database is opened as the server would open it.
+/// could not be read. The database is opened read-only (SPEC §3): it must exist, and
+/// nothing in it changes.
 private func databaseDiagnostics(_ path: String, policy: PolicySet) -> [Diagnostic] {
-    guard FileManager.default.fileExists(atPath: path) else {
-        return [Diagnostic(file: path, severity: .error, message: "database not found")]
-    }
     do {
-        let store = try StoreLocation(db: path).open(policy: policy, logger: commandLogger())
+        let store = try StoreLocation(db: path).open(policy: policy, logger: commandLogger(), access: .readOnly)
         var finder = StaleGrantFinder(policy: policy, file: path)
         _ = try store.readState(into: &finder)
         return finder.diagnostics
+    } catch let error as StoreError {
+        // Its message is the diagnostic's; its path is the diagnostic's file (named once).
+        return [Diagnostic(file: error.path, severity: .error, message: error.message)]
     } catch {
         return [Diagnostic(file: path, severity: .error, message: "cannot read the database: \(error)")]
     }

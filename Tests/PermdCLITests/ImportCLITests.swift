@@ -151,6 +151,8 @@ private let sampleCSV = """
 @Test func dryRunReportsAndWritesNothing() throws {
     let workspace = try Workspace()
     try workspace.write("users.csv", sampleCSV)
+    // A dry run only reads (SPEC §3): the database must exist.
+    #expect(try workspace.permd(["org", "add", "org_x"]).status == 0)
     let run = try workspace.permd(["import", "--dry-run", "users.csv"])
     #expect(run.status == 0)
     #expect(run.output.contains("dry run of users.csv (kinde-csv): 4 records, 3 users; nothing was written"))

@@ -76,9 +76,9 @@ import Testing
         let directory = try Self.workspace()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let db = ["--policies", directory, "--db", directory + "/permd.db"]
-        // Before the database exists, every user is unknown (and no file is created).
-        let empty = try PermdProcess.run(["explain", "alice", "org_a", "read:invoices"] + db)
-        #expect(empty.lines == ["DENY unknown-user"], "\(empty)")
+        // A database that does not exist is an error (SPEC §3), and is not created.
+        let missing = try PermdProcess.run(["explain", "alice", "org_a", "read:invoices"] + db)
+        #expect(missing.status == 1 && missing.standardOutput.isEmpty, "\(missing)")
         #expect(!FileManager.default.fileExists(atPath: directory + "/permd.db"))
         for command in [["user", "add", "--id", "alice", "--org", "org_a", "--role", "editor"],
                         ["permission", "grant", "alice", "org_a", "delete:org"]] {

@@ -55,8 +55,23 @@ struct PermdProcess {
     ///   - input: bytes written to standard input.
     static func run(_ arguments: [String], environment: [String: String?] = [:],
                     in directory: String? = nil, input: String? = nil) throws -> Outcome {
+        try launch(try executable(), arguments, environment: environment, in: directory, input: input)
+    }
+
+    /// Runs `script` with `/bin/sh -c`, where `"$PERMD"` is the `permd` executable: for
+    /// command lines Foundation cannot pass (arguments that are not valid UTF-8, made with
+    /// `printf '\351'`), since `Process` takes its arguments as Strings.
+    static func run(shell script: String, environment: [String: String?] = [:],
+                    in directory: String? = nil) throws -> Outcome {
+        try launch(URL(fileURLWithPath: "/bin/sh"), ["-c", script],
+                   environment: environment.merging(["PERMD": try executable().path]) { given, _ in given },
+                   in: directory, input: nil)
+    }
+
+    private static func launch(_ executable: URL, _ arguments: [String], environment: [String: String?],
+                               in directory: String?, input: String?) throws -> Outcome {
         let process = Process()
-        process.executableURL = try executable()
+        process.executableURL = executable
         process.arguments = arguments
         var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PERMD_") }
         for (name, value) in environment { variables[name] = value }
