@@ -80,8 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let store = try StoreLocation(db: databaseOptions.db).open(policy: policy, logger: logger)
             engine = try StoreEngine(store: store, policiesDirectory: policyOptions.policies, logger: logger)
+        } catch let error as StoreError {
+            printError("error: \(error)")  // names the database itself
+            throw ExitCode(1)
         } catch {
-            printError("\(databaseOptions.db): \(error)")
+            printError("error: \(StoreLocation(db: databaseOptions.db)): \(error)")
             throw ExitCode(1)
         }
         // After the database is open, so that its descriptors are counted.

@@ -23,6 +23,7 @@ import Testing
             ["member", "add", "alice", "org_acme", "--db", db], ["check", "alice", "org_acme", "read:invoices", "--db", db],
             ["explain", "alice", "org_acme", "read:invoices", "--db", db], ["diff", "policies", "policies", "--db", db],
             ["export", "--db", db], ["import", "--dry-run", "policies/p.json", "--db", db],
+            ["serve", "--db", db, "--listen", "127.0.0.1:0"],
         ]
     }
 
