@@ -6,20 +6,25 @@ LISTEN     ?= 127.0.0.1:7468
 RUN_HOST   = $(firstword $(subst :, ,$(LISTEN)))
 RUN_PORT   = $(lastword $(subst :, ,$(LISTEN)))
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := pkg-config libjansson-dev libsqlite3-dev
+SYSTEM_PACKAGES := pkg-config libjansson-dev libsqlite3-dev libpq-dev postgresql
 
 .PHONY: all deps build release run test test-python bench clean
 
 all: build
 
-# Installs the C libraries (and pkg-config) with apt-get when they are missing.
+# Installs the C libraries (and pkg-config) with apt-get when they are missing, and the
+# PostgreSQL server programs the tests start a throwaway cluster with (Debian puts them in
+# /usr/lib/postgresql/<version>/bin).
 deps:
 	@missing=""; \
-	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config libjansson-dev libsqlite3-dev"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config libjansson-dev libsqlite3-dev libpq-dev"; \
 	if [ -z "$$missing" ]; then \
 	  pkg-config --exists jansson || missing="$$missing libjansson-dev"; \
 	  pkg-config --exists sqlite3 || missing="$$missing libsqlite3-dev"; \
+	  pkg-config --exists libpq || missing="$$missing libpq-dev"; \
 	fi; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \

@@ -28,6 +28,8 @@ let package = Package(
         // C libraries, through pkg-config; `make` installs them with apt-get when missing.
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libpq, PostgreSQL's own client (SPEC §8).
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // JSON documents over jansson: every JSON input goes through here.
         .target(name: "PermdJSON", dependencies: ["CJansson"], swiftSettings: strict),
@@ -36,10 +38,11 @@ let package = Package(
         .target(name: "PermdCore", swiftSettings: strict),
         // Policy files: model, loader, validator, role flattening.
         .target(name: "PermdPolicy", dependencies: ["PermdCore", "PermdJSON"], swiftSettings: strict),
-        // Database state over SQLite: schema, the single write path, import, export, sign-in.
+        // Database state over SQLite (and PostgreSQL's connection and schema): schema, the
+        // single write path, import, export, sign-in.
         .target(
             name: "PermdStore",
-            dependencies: ["PermdCore", "PermdPolicy", "PermdJSON", "CSQLite",
+            dependencies: ["PermdCore", "PermdPolicy", "PermdJSON", "CSQLite", "CLibPQ",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // The bitset index: compiled snapshots, their full build and the queries over them.
@@ -73,8 +76,9 @@ let package = Package(
             ],
             swiftSettings: strict),
 
-        // Helpers shared by the test targets, never by a product (as swift-nio's NIOTestUtils).
-        .target(name: "PermdTestSupport", dependencies: ["PermdIndex", "PermdCore"], swiftSettings: strict),
+        // Helpers shared by the test targets, never by a product (as swift-nio's NIOTestUtils):
+        // among them the throwaway PostgreSQL cluster.
+        .target(name: "PermdTestSupport", dependencies: ["PermdIndex", "PermdCore", "PermdStore"], swiftSettings: strict),
 
         .testTarget(name: "PermdJSONTests", dependencies: ["PermdJSON"], swiftSettings: strict),
         .testTarget(name: "PermdPolicyTests", dependencies: ["PermdPolicy", "PermdCore", "PermdJSON"], swiftSettings: strict),
