@@ -6,15 +6,12 @@ LISTEN     ?= 127.0.0.1:7468
 RUN_HOST   = $(firstword $(subst :, ,$(LISTEN)))
 RUN_PORT   = $(lastword $(subst :, ,$(LISTEN)))
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := pkg-config libjansson-dev libsqlite3-dev libpq-dev postgresql
 
-.PHONY: all deps build release run test test-python bench clean
+.PHONY: all deps test-deps build release run test test-python bench clean
 
 all: build
 
-# Installs the C libraries (and pkg-config) with apt-get when they are missing, and the
-# PostgreSQL server programs the tests start a throwaway cluster with (Debian puts them in
-# /usr/lib/postgresql/<version>/bin).
+# Installs the C libraries (and pkg-config) with apt-get when they are missing.
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config libjansson-dev libsqlite3-dev libpq-dev"; \
@@ -23,12 +20,19 @@ deps:
 	  pkg-config --exists sqlite3 || missing="$$missing libsqlite3-dev"; \
 	  pkg-config --exists libpq || missing="$$missing libpq-dev"; \
 	fi; \
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
-	  missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# The PostgreSQL server programs the tests start a throwaway cluster with (Debian puts them
+# in /usr/lib/postgresql/<version>/bin); only `make test` needs them.
+test-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+	  echo "installing: postgresql"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
 build: deps
@@ -45,7 +49,7 @@ run: release
 	  "  f.write(b'CHECK alice org_acme read:invoices\\nREVISION\\n'); f.flush(); print(f.readline().decode() + f.readline().decode())\""
 	.build/release/permd serve --policies $(POLICIES) --db $(DB) --listen $(LISTEN)
 
-test: build
+test: build test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	.build/debug/permd validate $(POLICIES)
