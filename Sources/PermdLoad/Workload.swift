@@ -40,9 +40,15 @@ struct Workload: Sendable {
     let seed: UInt64
 
     /// Requests planned in all (per connection: this divided by the connections, at least
-    /// 256): enough variety that no connection repeats a short cycle, few enough to plan
-    /// in well under a second.
-    static let plannedRequests = 65_536
+    /// 256): eight per membership (or user), from 4,096 up to 65,536 — enough variety that
+    /// no connection repeats a short cycle, few enough to plan in well under a second.
+    var plannedRequests: Int {
+        let population = switch source {
+        case .reference(let state): state.memberships.count
+        case .synthetic(let users): users.count
+        }
+        return min(65_536, max(4_096, 8 * population))
+    }
 
     /// The plan of every connection, in connection order.
     func plans(connections: Int) throws(LoadError) -> [ConnectionPlan] {
@@ -78,7 +84,7 @@ struct Workload: Sendable {
 
     private func plan(connection index: Int, of connections: Int, draw: RequestDraw, write target: WriteTarget?) -> ConnectionPlan {
         var random = SplitMix(seed: seed &+ UInt64(index) &* 0x1000_0001)
-        let count = max(256, Self.plannedRequests / connections)
+        let count = max(256, plannedRequests / connections)
         var requests: [PlannedRequest] = []
         var slots: [Int] = []
         var toggle: (add: Int, remove: Int)?
