@@ -46,8 +46,8 @@ test: build
 	.build/debug/permd validate $(POLICIES)
 	.build/debug/permd test $(POLICIES)
 
-# Only the benchmark targets: the plugin would also run LoadClient and CheckLoop, plain
-# executables of the same package, with arguments they do not take.
+# Only the benchmark targets: the plugin would also run CheckLoop, a plain executable of
+# the same package, with arguments it does not take.
 bench: deps
 	cd Benchmarks && $(SWIFT) package benchmark --target '.*Benchmarks'
 
