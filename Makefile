@@ -64,8 +64,8 @@ test-python:
 	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(PYTHON) -m pip install --quiet pytest
 	PERMD_BIN=$(PERMD_BIN) $(PYTHON) -m pytest -q clients/python/tests
 
-# Only the benchmark targets: the plugin would also run LoadClient and CheckLoop, plain
-# executables of the same package, with arguments they do not take.
+# Only the benchmark targets: the plugin would also run CheckLoop, a plain executable of
+# the same package, with arguments it does not take.
 bench: deps
 	cd Benchmarks && $(SWIFT) package benchmark --target '.*Benchmarks'
 

@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "permd", targets: ["permd"]),
+        .executable(name: "permd-load", targets: ["PermdLoad"]),
         .library(name: "PermdIndex", targets: ["PermdIndex"]),
         .library(name: "PermdStore", targets: ["PermdStore"]),
         .library(name: "PermdPolicy", targets: ["PermdPolicy"]),
@@ -22,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
@@ -75,6 +77,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // The load generator (`permd-load`): drives a running server over plain blocking
+        // sockets, checks every answer against the state it loaded, and seeds datasets.
+        .executableTarget(
+            name: "PermdLoad",
+            dependencies: [
+                "PermdCore", "PermdPolicy", "PermdStore", "PermdIndex", "PermdProtocol", "PermdJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
 
         // Helpers shared by the test targets, never by a product (as swift-nio's NIOTestUtils):
         // among them the throwaway PostgreSQL cluster.
@@ -105,5 +119,7 @@ let package = Package(
             swiftSettings: strict),
         // Runs the built `permd` executable as a user would.
         .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore"], swiftSettings: strict),
+        // Runs `permd-load` against a real `permd serve` on 127.0.0.1.
+        .testTarget(name: "PermdLoadTests", dependencies: ["permd", "PermdLoad"], swiftSettings: strict),
     ]
 )

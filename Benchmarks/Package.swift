@@ -25,8 +25,6 @@ let package = Package(
         benchmarkTarget("IndexBenchmarks", [.product(name: "PermdIndex", package: "permd"),
                                             .product(name: "PermdPolicy", package: "permd"),
                                             .product(name: "PermdStore", package: "permd")]),
-        // A load generator for a running `permd serve` (plain sockets, no benchmark plugin).
-        .executableTarget(name: "LoadClient", path: "LoadClient"),
         // A plain CHECK timing loop (no benchmark plugin), for timing and callgrind.
         .executableTarget(name: "CheckLoop", dependencies: [.product(name: "PermdIndex", package: "permd"),
                                                             .product(name: "PermdPolicy", package: "permd")],
