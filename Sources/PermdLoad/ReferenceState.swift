@@ -27,7 +27,8 @@ struct ReferenceState: Sendable {
         var organization: String
     }
 
-    /// Opens the database through `StoreLocation` (as `permd serve` does) and builds the index.
+    /// Opens the database read-only through `StoreLocation` and builds the index: the
+    /// reference never creates, migrates or changes the database the server serves.
     /// - Parameters:
     ///   - database: the `--db` value the server was started with.
     ///   - policies: the policy directory.
@@ -37,16 +38,14 @@ struct ReferenceState: Sendable {
             let errors = result.diagnostics.map(\.description).joined(separator: "\n")
             throw LoadError("the policies in \(policies) do not validate:\n\(errors)")
         }
-        // Opening creates a missing database; a reference must exist already.
-        if case .sqliteFile(let path) = StoreLocation(db: database), !FileManager.default.fileExists(atPath: path) {
-            throw LoadError("\(database): no such database (give the --db the server serves)")
-        }
         var logger = Logger(label: "permd-load")
         logger.logLevel = .warning
         let snapshot: IndexSnapshot
         do {
-            let store = try StoreLocation(db: database).open(policy: policy, logger: logger)
+            let store = try StoreLocation(db: database).open(policy: policy, logger: logger, access: .readOnly)
             snapshot = try IndexSnapshot.build(policy: policy, reader: store)
+        } catch let error as StoreError {
+            throw LoadError("\(error) (give the --db the server serves)")  // names the database
         } catch {
             throw LoadError("\(database): \(error)")
         }
