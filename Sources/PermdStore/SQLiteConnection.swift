@@ -5,14 +5,18 @@ final class SQLiteConnection {
     let path: String
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
-    /// How long a write waits for another process's lock before giving up.
-    static let busyTimeoutMilliseconds: Int32 = 5000
+    /// How long a write waits for another process's lock before it gives up (`.busy`).
+    let writeTimeout: Duration
     /// `SQLITE_CONSTRAINT_UNIQUE`, an extended result code Swift does not import from the header.
     static let uniqueConstraintFailed: Int32 = SQLITE_CONSTRAINT | (8 << 8)
 
     /// Opens (creating when missing) the database file at `path`.
-    init(path: String) throws(StoreError) {
+    /// - Parameters:
+    ///   - path: the database file.
+    ///   - writeTimeout: how long a write waits for another process's lock.
+    init(path: String, writeTimeout: Duration) throws(StoreError) {
         self.path = path
+        self.writeTimeout = writeTimeout
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &db, flags, nil)
@@ -24,7 +28,14 @@ final class SQLiteConnection {
             throw StoreError(.sqlite(code: code), path: path, message: "cannot open the database: \(message)")
         }
         sqlite3_extended_result_codes(db, 1)
-        sqlite3_busy_timeout(db, Self.busyTimeoutMilliseconds)
+        sqlite3_busy_timeout(db, Self.milliseconds(writeTimeout))
+    }
+
+    /// `duration` in whole milliseconds for `sqlite3_busy_timeout`, at least 1 (0 would not wait).
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        let total = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return Int32(clamping: max(1, total))
     }
 
     deinit {
@@ -83,11 +94,21 @@ final class SQLiteConnection {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return StoreError(
                 .busy, path: path,
-                message: "the database is locked by another process (waited \(Self.busyTimeoutMilliseconds / 1000) s); try again")
+                message: "the database is locked by another process (an import?); waited \(writeTimeout.secondsText) "
+                    + "(--write-timeout); nothing was stored; retry later")
         default:
             let statement = what.split(separator: "\n").first.map(String.init) ?? what
             return StoreError(.sqlite(code: code), path: path, message: "\(detail) (while running: \(statement))")
         }
+    }
+}
+
+extension Duration {
+    /// The duration for messages: `30 s`, `0.3 s`.
+    var secondsText: String {
+        let (seconds, attoseconds) = components
+        let tenths = attoseconds / 100_000_000_000_000_000
+        return tenths == 0 ? "\(seconds) s" : "\(seconds).\(tenths) s"
     }
 }
 

@@ -26,10 +26,13 @@ public final class SQLiteStore: StateStore {
     ///   - path: the database file.
     ///   - policy: the validated policies.
     ///   - logger: where the store reports migrations and slow locks.
-    public init(path: String, policy: PolicySet, logger: Logger) throws(StoreError) {
+    ///   - writeTimeout: how long a write waits for another process's lock before it fails
+    ///     with `.busy` (nothing stored).
+    public init(path: String, policy: PolicySet, logger: Logger,
+                writeTimeout: Duration = StoreLocation.defaultWriteTimeout) throws(StoreError) {
         self.policy = policy
         self.logger = logger
-        connection = try SQLiteConnection(path: path)
+        connection = try SQLiteConnection(path: path, writeTimeout: writeTimeout)
         // Read before any pragma that writes, so that a foreign or newer file stays untouched.
         let found = Int(try connection.integer("PRAGMA user_version") ?? 0)
         try refuseNewer(found)

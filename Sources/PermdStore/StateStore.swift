@@ -114,13 +114,19 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// How long a write waits for another process's lock by default (`--write-timeout`, SPEC §3).
+    public static let defaultWriteTimeout: Duration = .seconds(30)
+
     /// Opens the store here: created when missing, migrated, declared organizations synced.
     /// - Parameters:
     ///   - policy: the validated policies.
     ///   - logger: where the store reports migrations and slow locks.
-    public func open(policy: PolicySet, logger: Logger) throws(StoreError) -> any StateStore {
+    ///   - writeTimeout: how long a write waits for another process's lock; then it fails with
+    ///     `StoreError.Kind.busy` and nothing is stored.
+    public func open(policy: PolicySet, logger: Logger,
+                     writeTimeout: Duration = defaultWriteTimeout) throws(StoreError) -> any StateStore {
         switch self {
-        case .sqliteFile(let path): try SQLiteStore(path: path, policy: policy, logger: logger)
+        case .sqliteFile(let path): try SQLiteStore(path: path, policy: policy, logger: logger, writeTimeout: writeTimeout)
         }
     }
 }

@@ -14,6 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var policyOptions: PolicyOptions
     @OptionGroup var databaseOptions: DatabaseOptions
+    @OptionGroup var writeTimeoutOptions: WriteTimeoutOptions
 
     @Option(help: "HOST:PORT to listen on (env PERMD_LISTEN).")
     var listen: String = environmentDefault("LISTEN", defaults.listenAddress)
@@ -65,7 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.queryToken = queryTokenFile.isEmpty ? nil : try Self.readToken(queryTokenFile)
         let engine: StoreEngine
         do {
-            let store = try StoreLocation(db: databaseOptions.db).open(policy: policy, logger: logger)
+            let store = try StoreLocation(db: databaseOptions.db).open(
+                policy: policy, logger: logger, writeTimeout: writeTimeoutOptions.duration)
             engine = try StoreEngine(store: store, policiesDirectory: policyOptions.policies, logger: logger)
         } catch {
             printError("\(databaseOptions.db): \(error)")

@@ -9,15 +9,27 @@ import PermdStore
 struct StoreOptions: ParsableArguments {
     @OptionGroup var policy: PolicyOptions
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var writeTimeout: WriteTimeoutOptions
 
     /// Loads the policies and opens the database; prints what went wrong and exits 1 on failure.
-    func open() throws -> any StateStore {
+    func open(logger: Logger = commandLogger()) throws -> any StateStore {
         let policies = try policy.load()
         do {
-            return try StoreLocation(db: database.db).open(policy: policies, logger: commandLogger())
+            return try StoreLocation(db: database.db).open(policy: policies, logger: logger,
+                                                           writeTimeout: writeTimeout.duration)
         } catch {
-            printError("error: \(error)")
+            printFailure(error)
             throw ExitCode(1)
+        }
+    }
+
+    /// Prints a store failure: another process's lock past the write timeout as the protocol
+    /// answers it (`ERR UNAVAILABLE ...`, nothing stored), anything else as `error: ...`.
+    func printFailure(_ error: StoreError) {
+        if error.kind == .busy {
+            printError(Reply.line(Result<WriteOutcome, WriteFailure>.failure(.unavailable(error.message))))
+        } else {
+            printError("error: \(error)")
         }
     }
 
@@ -34,7 +46,7 @@ struct StoreOptions: ParsableArguments {
                 throw ExitCode(1)
             }
         } catch let error as StoreError {
-            printError("error: \(error)")
+            printFailure(error)
             throw ExitCode(1)
         }
     }
@@ -50,7 +62,7 @@ struct StoreOptions: ParsableArguments {
         do {
             return try body(store)
         } catch let error as StoreError {
-            printError("error: \(error)")
+            printFailure(error)
             throw ExitCode(1)
         }
     }

@@ -26,7 +26,11 @@ final class TestServer: Sendable {
      "settings": {"default_organization": "org_default"}}
     """
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+    /// - Parameters:
+    ///   - writeTimeout: how long a write waits for another process's lock (`--write-timeout`).
+    ///   - configure: changes to the default test configuration.
+    init(writeTimeout: Duration = StoreLocation.defaultWriteTimeout,
+         configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("permd-server-\(UUID().uuidString)")
         let policies = directory.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
@@ -39,7 +43,8 @@ final class TestServer: Sendable {
         var logger = Logger(label: "permd-test")
         logger.logLevel = .critical
         let policy = try #require(PolicyLoader.load(directory: policies.path).policy)
-        let store = try SQLiteStore(path: directory.appendingPathComponent("permd.db").path, policy: policy, logger: logger)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("permd.db").path, policy: policy, logger: logger,
+                                    writeTimeout: writeTimeout)
         let engine = try StoreEngine(store: store, policiesDirectory: policies.path, logger: logger)
         server = PermdServer(configuration: configuration, engine: engine, logger: logger)
         try await server.start()
@@ -63,9 +68,10 @@ final class TestServer: Sendable {
 
 /// Runs `body` against a fresh server, then shuts the server down and waits for it (also
 /// when `body` throws), so that no server outlives its test.
-func withTestServer(configure: (inout ServerConfiguration) -> Void = { _ in },
+func withTestServer(writeTimeout: Duration = StoreLocation.defaultWriteTimeout,
+                    configure: (inout ServerConfiguration) -> Void = { _ in },
                     _ body: (TestServer) async throws -> Void) async throws {
-    let server = try await TestServer(configure: configure)
+    let server = try await TestServer(writeTimeout: writeTimeout, configure: configure)
     do {
         try await body(server)
     } catch {
