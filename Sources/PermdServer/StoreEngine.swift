@@ -62,6 +62,12 @@ public final class StoreEngine {
         return results.map { $0 ?? .failure(.failed("no answer")) }
     }
 
+    /// Closes the store at a clean stop (its state left whole in the database file); the
+    /// engine is not used afterwards.
+    public func close() {
+        store.close()
+    }
+
     /// Picks up changes committed by other processes; returns whether `snapshot` changed.
     public func refresh() throws -> Bool {
         let marker = try store.commitMarker()

@@ -38,9 +38,32 @@ final class SQLiteConnection {
         return Int32(clamping: max(1, total))
     }
 
-    deinit {
+    deinit { close() }
+
+    /// How long the checkpoint at close waits for other connections: while a full checkpoint
+    /// waits it holds the write lock, so it must never keep a server's writes waiting long.
+    static let closingCheckpointWaitMilliseconds: Int32 = 200
+
+    /// Checkpoints the write-ahead log into the database file and truncates it, then closes:
+    /// after a clean stop the `.db` file alone holds the whole state (SPEC §3). Returns
+    /// whether the log was emptied (not when another connection was mid-read or mid-write;
+    /// then the log keeps the state, and that connection's own close checkpoints it). Closing
+    /// twice does nothing.
+    @discardableResult
+    func close() -> Bool {
+        guard let handle else { return false }
+        var emptied = false
+        if sqlite3_get_autocommit(handle) != 0 {
+            sqlite3_busy_timeout(handle, Self.closingCheckpointWaitMilliseconds)
+            // PASSIVE first copies what it can without taking the write lock; TRUNCATE then
+            // holds it only for the rest, and empties the log file.
+            sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            emptied = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil) == SQLITE_OK
+        }
         statements.removeAll()  // finalize before closing
         sqlite3_close_v2(handle)
+        self.handle = nil
+        return emptied
     }
 
     /// Runs one or more statements that return no rows.

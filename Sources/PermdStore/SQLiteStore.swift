@@ -64,6 +64,15 @@ public final class SQLiteStore: StateStore {
         }
     }
 
+    /// Checkpoints the write-ahead log into the database file and closes the connection
+    /// (a clean stop: a copy of the `.db` file alone is complete). Closing twice does nothing.
+    public func close() {
+        if !connection.close() {
+            logger.debug("the write-ahead log was not emptied at close (another connection was using it)",
+                         metadata: ["path": "\(connection.path)"])
+        }
+    }
+
     /// The revision of the last committed change.
     public func currentRevision() throws(StoreError) -> UInt64 {
         try readRevision()

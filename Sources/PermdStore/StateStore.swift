@@ -31,6 +31,11 @@ public protocol StateStore: AnyObject, StateReader {
     /// The revision of the last committed change.
     func currentRevision() throws(StoreError) -> UInt64
 
+    /// Ends the handle at a clean stop, leaving the whole state where a copy finds it (SQLite:
+    /// the write-ahead log checkpointed into the database file). Later calls fail; closing
+    /// twice does nothing. A handle released without it is closed then.
+    func close()
+
     /// A cheap reading that tells whether anyone else committed: a marker equal to an
     /// earlier one means nothing was committed in between by another handle; a different
     /// one means something may have been (also this handle's own commits may change it).

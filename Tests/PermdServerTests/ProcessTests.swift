@@ -35,7 +35,7 @@ private func freePort() -> Int {
 }
 
 /// A folder with the test policies, a database path and an admin token file (`tok3n`).
-private final class ServeFolder {
+final class ServeFolder {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("permd-proc-\(UUID().uuidString)")
     var policies: URL { url.appendingPathComponent("policies") }
 
@@ -53,7 +53,7 @@ private final class ServeFolder {
 }
 
 /// `permd serve` as a subprocess on a free port, its standard error kept for the test.
-private final class ServeProcess: @unchecked Sendable {
+final class ServeProcess: @unchecked Sendable {
     let process = Process()
     let port = freePort()
     private let log = LogBuffer()
