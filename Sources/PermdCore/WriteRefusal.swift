@@ -22,6 +22,10 @@ public struct WriteRefusal: Error, Sendable, Hashable, CustomStringConvertible {
         case userExists
         /// The email belongs to another user.
         case emailTaken
+        /// The username belongs to another user.
+        case usernameTaken
+        /// The phone number belongs to another user.
+        case phoneTaken
         /// The identity belongs to another user.
         case identityTaken
         /// The external id belongs to another organization.
@@ -91,6 +95,16 @@ extension WriteRefusal {
     /// An email another user holds.
     public static func emailTaken(_ email: String, owner: String) -> WriteRefusal {
         WriteRefusal(.emailTaken, "email \"\(email)\" belongs to user \"\(owner)\"")
+    }
+
+    /// A username another user holds.
+    public static func usernameTaken(_ username: String, owner: String) -> WriteRefusal {
+        WriteRefusal(.usernameTaken, "username \"\(username)\" belongs to user \"\(owner)\"")
+    }
+
+    /// A phone number another user holds.
+    public static func phoneTaken(_ phone: String, owner: String) -> WriteRefusal {
+        WriteRefusal(.phoneTaken, "phone \"\(phone)\" belongs to user \"\(owner)\"")
     }
 
     /// `invalid user id "a b": holds a space ...`: a value that breaks the identifier rules.

@@ -79,8 +79,8 @@ extension ErrorCode {
         switch reason {
         case .unknownUser, .unknownOrganization, .unknownRole, .unknownPermission:
             self = .notFound
-        case .notMember, .lastOrganization, .protectedOrganization, .userExists, .emailTaken, .identityTaken,
-             .externalIDTaken, .unverifiedEmail:
+        case .notMember, .lastOrganization, .protectedOrganization, .userExists, .emailTaken, .usernameTaken,
+             .phoneTaken, .identityTaken, .externalIDTaken, .unverifiedEmail:
             self = .conflict
         case .signUpRefused, .notMemberAtSignIn, .noOrganization:
             self = .forbidden

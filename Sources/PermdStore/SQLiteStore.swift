@@ -17,6 +17,8 @@ public final class SQLiteStore: StateStore {
     let logger: Logger
     /// The changes of the write being applied; logged with its revision when it succeeds.
     var pendingChanges: [StateChange] = []
+    /// Called between an import's reading and its write lock: a test commits another write there.
+    var importWillTakeWriteLock: (() -> Void)?
 
     /// Opens (creating, migrating) the database; creates or updates the organizations the
     /// policies declare (logged as changes, bumping the revision only when something changed).
