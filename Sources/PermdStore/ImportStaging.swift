@@ -19,7 +19,44 @@ final class ImportStaging {
     /// Creates the staging tables (replacing any left by an earlier import of this connection).
     init(connection: SQLiteConnection) throws(StoreError) {
         self.connection = connection
-        try drop()
+        try Self.create(connection)
+        func prepare(_ sql: String) throws(StoreError) -> SQLiteStatement { try connection.statement(sql) }
+        insertUser = try prepare("""
+            INSERT INTO temp.import_users (id, email, email_lower, username, phone, first_name, last_name, picture,
+                                           email_verified, phone_verified, created_at, updated_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+            """)
+        updateUser = try prepare("""
+            UPDATE temp.import_users SET email = ?2, email_lower = ?3, username = ?4, phone = ?5, first_name = ?6,
+                last_name = ?7, picture = ?8, email_verified = ?9, phone_verified = ?10 WHERE id = ?1
+            """)
+        insertProfile = try prepare("""
+            INSERT OR REPLACE INTO temp.import_profiles (id, email, email_lower, username, phone, first_name, last_name,
+                                                         picture, email_verified, phone_verified)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            """)
+        insertIdentity = try prepare("INSERT INTO temp.import_identities VALUES (?, ?, ?)")
+        insertMembership = try prepare("INSERT INTO temp.import_memberships VALUES (?, ?)")
+        insertRole = try prepare("INSERT INTO temp.import_role_assignments VALUES (?, ?, ?)")
+        insertGrant = try prepare("INSERT INTO temp.import_direct_grants VALUES (?, ?, ?)")
+        insertChange = try prepare("INSERT INTO temp.import_changes (kind, user, org, key) VALUES (?, ?, ?, ?)")
+        profileRow = try prepare("SELECT \(UserRow.columns) FROM temp.import_profiles WHERE id = ?")
+        newUserRow = try prepare("SELECT \(UserRow.columns) FROM temp.import_users WHERE id = ?")
+        identityHolder = try prepare("SELECT user FROM temp.import_identities WHERE provider = ? AND provider_user_id = ?")
+        member = try prepare("SELECT 1 FROM temp.import_memberships WHERE user = ? AND org = ?")
+        role = try prepare("SELECT 1 FROM temp.import_role_assignments WHERE user = ? AND org = ? AND role = ?")
+        grant = try prepare("SELECT 1 FROM temp.import_direct_grants WHERE user = ? AND org = ? AND permission = ?")
+        var holders: [String: (profiles: SQLiteStatement, users: SQLiteStatement)] = [:]
+        for column in ["email_lower", "username", "phone"] {
+            holders[column] = (try prepare("SELECT id FROM temp.import_profiles WHERE \(column) = ?"),
+                               try prepare("SELECT id FROM temp.import_users WHERE \(column) = ?"))
+        }
+        self.holders = holders
+    }
+
+    /// Creates the tables: copies of the target tables, the staged profiles and changes.
+    private static func create(_ connection: SQLiteConnection) throws(StoreError) {
+        try Self.drop(connection)
         for table in Self.copiedTables {
             guard let sql = try connection.statement("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?")
                 .firstText([.text(table)]),
@@ -56,125 +93,109 @@ final class ImportStaging {
 
     /// Removes the staging tables.
     func drop() throws(StoreError) {
-        for table in Self.copiedTables + ["profiles", "changes"] {
+        try Self.drop(connection)
+    }
+
+    private static func drop(_ connection: SQLiteConnection) throws(StoreError) {
+        for table in copiedTables + ["profiles", "changes"] {
             try connection.execute("DROP TABLE IF EXISTS temp.import_\(table)")
         }
     }
 
     // MARK: - Staging
 
+    // The statements an import runs per record, prepared once (looking them up by their text
+    // would hash it for each of millions of rows).
+    private let insertUser, updateUser, insertProfile, insertIdentity, insertMembership, insertRole, insertGrant,
+                insertChange, profileRow, newUserRow, identityHolder, member, role, grant: SQLiteStatement
+    /// By column (`email_lower`, `username`, `phone`): who holds a value in the staged profiles and new users.
+    private let holders: [String: (profiles: SQLiteStatement, users: SQLiteStatement)]
+
     /// Stages a new user's row.
     func stageNewUser(_ id: String, _ row: UserRow, at now: Int64) throws(StoreError) {
-        try connection.run(
-            """
-            INSERT INTO temp.import_users (id, email, email_lower, username, phone, first_name, last_name, picture,
-                                           email_verified, phone_verified, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            .text(id), .optional(row.profile.email), .optional(row.profile.email?.lowercased()),
-            .optional(row.profile.username), .optional(row.profile.phone), .optional(row.profile.firstName),
-            .optional(row.profile.lastName), .optional(row.profile.picture), .optional(row.emailVerified),
-            .optional(row.phoneVerified), .integer(now), .integer(now))
+        let statement = insertUser
+        try row.bind(to: statement, id: id)
+        try statement.bind(now, at: 11)
+        _ = try statement.runChangingRow()
     }
 
     /// Replaces the staged row of a new user (a later record of the same user changed it).
     func restageNewUser(_ id: String, _ row: UserRow) throws(StoreError) {
-        try connection.run(
-            """
-            UPDATE temp.import_users SET email = ?, email_lower = ?, username = ?, phone = ?, first_name = ?,
-                last_name = ?, picture = ?, email_verified = ?, phone_verified = ? WHERE id = ?
-            """,
-            .optional(row.profile.email), .optional(row.profile.email?.lowercased()), .optional(row.profile.username),
-            .optional(row.profile.phone), .optional(row.profile.firstName), .optional(row.profile.lastName),
-            .optional(row.profile.picture), .optional(row.emailVerified), .optional(row.phoneVerified), .text(id))
+        let statement = updateUser
+        try row.bind(to: statement, id: id)
+        _ = try statement.runChangingRow()
     }
 
     /// Stages (or replaces) the new profile of an existing user.
     func stageProfile(_ id: String, _ row: UserRow) throws(StoreError) {
-        try connection.run(
-            """
-            INSERT OR REPLACE INTO temp.import_profiles (id, email, email_lower, username, phone, first_name, last_name,
-                                                         picture, email_verified, phone_verified)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            .text(id), .optional(row.profile.email), .optional(row.profile.email?.lowercased()),
-            .optional(row.profile.username), .optional(row.profile.phone), .optional(row.profile.firstName),
-            .optional(row.profile.lastName), .optional(row.profile.picture), .optional(row.emailVerified),
-            .optional(row.phoneVerified))
+        let statement = insertProfile
+        try row.bind(to: statement, id: id)
+        _ = try statement.runChangingRow()
     }
 
     func stageIdentity(_ identity: Identity, user: String) throws(StoreError) {
-        try insert(into: "identities", identity.provider, identity.providerUserID, user)
+        try run(insertIdentity, identity.provider, identity.providerUserID, user)
     }
 
     func stageMembership(user: String, organization: String) throws(StoreError) {
-        try insert(into: "memberships", user, organization)
+        try run(insertMembership, user, organization)
     }
 
-    func stageRole(user: String, organization: String, role: String) throws(StoreError) {
-        try insert(into: "role_assignments", user, organization, role)
-    }
-
-    func stageGrant(user: String, organization: String, permission: String) throws(StoreError) {
-        try insert(into: "direct_grants", user, organization, permission)
+    func stage(_ grant: MembershipGrant, user: String, organization: String) throws(StoreError) {
+        switch grant {
+        case .role(let key): try run(insertRole, user, organization, key)
+        case .permission(let key): try run(insertGrant, user, organization, key)
+        }
     }
 
     /// Stages one change for the change log (in order: the log keeps the order of the writes).
     func stageChange(_ change: StateChange) throws(StoreError) {
         let row = ChangeLogRow.encode(change)
-        try connection.run("INSERT INTO temp.import_changes (kind, user, org, key) VALUES (?, ?, ?, ?)",
-                           .text(row.kind), .optional(row.user), .optional(row.org), .optional(row.key))
+        let statement = insertChange
+        try statement.bind(row.kind, at: 1)
+        try statement.bind(row.user, at: 2)
+        try statement.bind(row.org, at: 3)
+        try statement.bind(row.key, at: 4)
+        _ = try statement.runChangingRow()
     }
 
-    private func insert(into table: String, _ first: String, _ second: String, _ third: String? = nil) throws(StoreError) {
-        let statement = try connection.statement(third == nil
-            ? "INSERT INTO temp.import_\(table) VALUES (?, ?)"
-            : "INSERT INTO temp.import_\(table) VALUES (?, ?, ?)")
-        try statement.bind(first, at: 1)
-        try statement.bind(second, at: 2)
-        if let third { try statement.bind(third, at: 3) }
+    private func run(_ statement: SQLiteStatement, _ texts: String...) throws(StoreError) {
+        for (offset, text) in texts.enumerated() { try statement.bind(text, at: Int32(offset + 1)) }
         _ = try statement.runChangingRow()
     }
 
     // MARK: - Looking up what is staged
 
-    /// The staged row of a user (new, or an existing one's new profile), or nil.
+    /// The staged row of a user (an existing one's new profile, or a new user's), or nil.
     func stagedRow(of id: String) throws(StoreError) -> UserRow? {
-        for table in ["import_profiles", "import_users"] {
-            let statement = try connection.statement(
-                """
-                SELECT email, username, phone, first_name, last_name, picture, email_verified, phone_verified
-                FROM temp.\(table) WHERE id = ?
-                """)
-            try statement.bind([.text(id)])
+        for statement in [profileRow, newUserRow] {
             defer { statement.reset() }
-            if try statement.step() { return UserRow(statement) }
+            if try statement.find(id) { return UserRow(statement) }
         }
         return nil
     }
 
     /// The user whose staged row holds `value` in `column` (`email_lower`, `username`, `phone`).
     func stagedHolder(_ column: String, _ value: String) throws(StoreError) -> String? {
-        if let user = try connection.statement("SELECT id FROM temp.import_profiles WHERE \(column) = ?")
-            .firstText([.text(value)]) { return user }
-        return try connection.statement("SELECT id FROM temp.import_users WHERE \(column) = ?").firstText([.text(value)])
+        guard let statements = holders[column] else { return nil }
+        if let user = try statements.profiles.firstText(value) { return user }
+        return try statements.users.firstText(value)
     }
 
     /// The user a staged identity belongs to, or nil.
     func stagedHolder(of identity: Identity) throws(StoreError) -> String? {
-        try connection.statement("SELECT user FROM temp.import_identities WHERE provider = ? AND provider_user_id = ?")
-            .firstText([.text(identity.provider), .text(identity.providerUserID)])
+        try identityHolder.firstText(identity.provider, identity.providerUserID)
     }
 
     func isStagedMember(user: String, organization: String) throws(StoreError) -> Bool {
-        try connection.integer("SELECT 1 FROM temp.import_memberships WHERE user = ? AND org = ?",
-                               .text(user), .text(organization)) != nil
+        try member.firstText(user, organization) != nil
     }
 
-    func isStaged(_ grant: MembershipGrant, user: String, organization: String) throws(StoreError) -> Bool {
-        try connection.integer(
-            "SELECT 1 FROM temp.import_\(grant.table) WHERE user = ? AND org = ? AND \(grant.column) = ?",
-            .text(user), .text(organization), .text(grant.key)) != nil
+    func isStaged(_ held: MembershipGrant, user: String, organization: String) throws(StoreError) -> Bool {
+        switch held {
+        case .role(let key): try role.firstText(user, organization, key) != nil
+        case .permission(let key): try grant.firstText(user, organization, key) != nil
+        }
     }
 
     // MARK: - Merging
@@ -201,7 +222,13 @@ final class ImportStaging {
             FROM temp.import_profiles AS p WHERE main.users.id = p.id
             """, .integer(now))
         for table in Self.copiedTables {
-            try connection.execute("INSERT INTO main.\(table) SELECT * FROM temp.import_\(table)")
+            // Into an empty table SQLite copies the staged b-trees whole (the plain `SELECT *` it
+            // needs for that); into a filled one the users go in id order, as the other staging
+            // tables, keyed by their primary key, already give their rows.
+            var ordered = false
+            if table == "users" { ordered = try connection.integer("SELECT EXISTS (SELECT 1 FROM main.users)") == 1 }
+            try connection.execute("INSERT INTO main.\(table) SELECT * FROM temp.import_\(table)"
+                + (ordered ? " ORDER BY id" : ""))
         }
         guard logging else { return }
         try connection.run(
@@ -224,14 +251,32 @@ struct UserRow: Hashable {
         self.phoneVerified = phoneVerified
     }
 
-    /// The row at `statement`'s columns email, username, phone, first_name, last_name,
-    /// picture, email_verified, phone_verified.
+    /// The columns `init(_:)` reads, in order.
+    static let columns = "email, username, phone, first_name, last_name, picture, email_verified, phone_verified"
+
+    /// The row at `statement`'s `columns`.
     init(_ statement: SQLiteStatement) {
         profile = UserProfile(
             email: statement.optionalText(0), username: statement.optionalText(1), phone: statement.optionalText(2),
             firstName: statement.optionalText(3), lastName: statement.optionalText(4), picture: statement.optionalText(5))
         emailVerified = statement.optionalBool(6)
         phoneVerified = statement.optionalBool(7)
+    }
+
+    /// Binds `id` and the row to parameters 1 to 10: id, email, email_lower, username, phone,
+    /// first_name, last_name, picture, email_verified, phone_verified. The lowercased email is
+    /// Swift's, as the writes store it (SQLite's `lower` folds ASCII only).
+    func bind(to statement: SQLiteStatement, id: String) throws(StoreError) {
+        try statement.bind(id, at: 1)
+        try statement.bind(profile.email, at: 2)
+        try statement.bind(profile.email?.lowercased(), at: 3)
+        try statement.bind(profile.username, at: 4)
+        try statement.bind(profile.phone, at: 5)
+        try statement.bind(profile.firstName, at: 6)
+        try statement.bind(profile.lastName, at: 7)
+        try statement.bind(profile.picture, at: 8)
+        try statement.bind(emailVerified, at: 9)
+        try statement.bind(phoneVerified, at: 10)
     }
 }
 

@@ -181,6 +181,45 @@ final class SQLiteStatement {
         if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
     }
 
+    /// Binds `text` (NULL when nil) to the 1-based parameter `index`.
+    func bind(_ text: String?, at index: Int32) throws(StoreError) {
+        guard let text else {
+            let code = sqlite3_bind_null(raw, index)
+            if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
+            return
+        }
+        try bind(text, at: index)
+    }
+
+    /// Binds `flag` as 1 or 0 (NULL when nil) to the 1-based parameter `index`.
+    func bind(_ flag: Bool?, at index: Int32) throws(StoreError) {
+        let code = flag.map { sqlite3_bind_int64(raw, index, $0 ? 1 : 0) } ?? sqlite3_bind_null(raw, index)
+        if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
+    }
+
+    /// Binds `number` to the 1-based parameter `index`.
+    func bind(_ number: Int64, at index: Int32) throws(StoreError) {
+        let code = sqlite3_bind_int64(raw, index, number)
+        if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
+    }
+
+    /// Binds `texts` to the first parameters in order (no array of values built), runs the
+    /// statement and answers whether it returned a row; the statement is left on that row
+    /// (reset it when done reading).
+    func find(_ texts: String...) throws(StoreError) -> Bool {
+        sqlite3_reset(raw)
+        for (offset, text) in texts.enumerated() { try bind(text, at: Int32(offset + 1)) }
+        return try step()
+    }
+
+    /// Like `find`, then the first column of the row as text (nil when no row), and resets.
+    func firstText(_ texts: String...) throws(StoreError) -> String? {
+        sqlite3_reset(raw)
+        for (offset, text) in texts.enumerated() { try bind(text, at: Int32(offset + 1)) }
+        defer { sqlite3_reset(raw) }
+        return try step() ? optionalText(0) : nil
+    }
+
     /// Runs the bound statement to its end and resets it (keeping it prepared);
     /// true when it changed a row (an `INSERT OR IGNORE` that found the row answers false).
     func runChangingRow() throws(StoreError) -> Bool {
