@@ -112,6 +112,52 @@ extension SQLiteStore {
         }
     }
 
+    /// Adds the organizations or updates their name and external id (the fields given), each
+    /// through the rules of `ORG.ADD`, in one transaction and one revision. When any is
+    /// refused nothing is written (kind `.importRefused`, every refused line); importing the
+    /// same organizations again changes nothing. A dry run answers the same summary.
+    public func applyOrganizationImport(
+        _ organizations: [OrganizationImport], dryRun: Bool
+    ) throws(StoreError) -> OrganizationImportSummary {
+        try writeTransaction(rollingBack: dryRun) { () throws -> OrganizationImportSummary in
+            var summary = OrganizationImportSummary()
+            var refusals: [ImportRefusal] = []
+            var changes: [StateChange] = []
+            for organization in organizations {
+                pendingChanges = []
+                let existed = try self.organization(organization.record.code) != nil
+                try connection.run("SAVEPOINT organization")
+                do {
+                    _ = try apply(.addOrganization(organization.record))
+                    try connection.run("RELEASE organization")
+                } catch let refusal as WriteRefusal {
+                    try connection.run("ROLLBACK TO organization")
+                    try connection.run("RELEASE organization")
+                    refusals.append(ImportRefusal(line: organization.line, error: refusal))
+                    continue
+                }
+                if pendingChanges.isEmpty {
+                    summary.unchanged += 1
+                } else if existed {
+                    summary.updated += 1
+                } else {
+                    summary.added += 1
+                }
+                changes += pendingChanges
+            }
+            guard refusals.isEmpty else {
+                pendingChanges = []
+                throw StoreError(.importRefused(refusals), path: connection.path, message:
+                    "\(refusals.count) organization\(refusals.count == 1 ? "" : "s") refused; nothing was imported")
+            }
+            pendingChanges = changes
+            let revision = try readRevision()
+            summary.revision = dryRun ? revision : try commitPendingChanges(at: revision)
+            pendingChanges = []
+            return summary
+        }
+    }
+
     func readLogFloor() throws(StoreError) -> UInt64 {
         UInt64(try connection.integer("SELECT value FROM meta WHERE key = 'log_floor'") ?? 0)
     }

@@ -57,6 +57,13 @@ public protocol StateStore: AnyObject, StateReader {
     /// a dry run answers the same summary and writes nothing.
     func applyImport(_ users: [ImportedUser], dryRun: Bool) throws(StoreError) -> ImportSummary
 
+    /// Imports organizations (an `OrganizationImportPlan`'s) in one transaction and one
+    /// revision, each through the rules of `ORG.ADD`: adds it, or updates the name and external
+    /// id given. When any is refused nothing is written (kind `.importRefused`, every refused
+    /// line); importing the same organizations again changes nothing; a dry run writes nothing.
+    func applyOrganizationImport(_ organizations: [OrganizationImport], dryRun: Bool) throws(StoreError)
+        -> OrganizationImportSummary
+
     /// Every organization, sorted by code.
     func organizations() throws(StoreError) -> [OrganizationRecord]
 

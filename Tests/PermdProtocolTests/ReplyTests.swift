@@ -86,7 +86,7 @@ private func bytes(_ encode: (inout ByteBuffer) -> Void) -> String {
             .unknownPermission: .notFound,
             .notMember: .conflict, .lastOrganization: .conflict, .protectedOrganization: .conflict,
             .userExists: .conflict, .emailTaken: .conflict, .identityTaken: .conflict, .externalIDTaken: .conflict,
-            .unverifiedEmail: .conflict,
+            .unverifiedEmail: .conflict, .usernameTaken: .conflict, .phoneTaken: .conflict,
             .signUpRefused: .forbidden, .notMemberAtSignIn: .forbidden, .noOrganization: .forbidden,
             .invalidValue: .syntax,
         ]
