@@ -113,12 +113,12 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PermdServerTests",
-            dependencies: ["PermdServer", "PermdProtocol", "PermdIndex", "PermdStore", "PermdPolicy", "PermdCore",
+            dependencies: ["PermdServer", "PermdProtocol", "PermdIndex", "PermdStore", "PermdPolicy", "PermdCore", "CSQLite",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict),
         // Runs the built `permd` executable as a user would.
-        .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore"], swiftSettings: strict),
+        .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore", "CSQLite"], swiftSettings: strict),
         // Runs `permd-load` against a real `permd serve` on 127.0.0.1.
         .testTarget(name: "PermdLoadTests", dependencies: ["permd", "PermdLoad"], swiftSettings: strict),
     ]

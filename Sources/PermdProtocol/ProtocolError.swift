@@ -20,6 +20,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let invalid = ErrorCode(rawValue: "INVALID")
     public static let stale = ErrorCode(rawValue: "STALE")
     public static let busy = ErrorCode(rawValue: "BUSY")
+    /// A write while the database cannot be reached or is locked by another process past the
+    /// write timeout: nothing was stored; retry later.
+    public static let unavailable = ErrorCode(rawValue: "UNAVAILABLE")
     public static let `internal` = ErrorCode(rawValue: "INTERNAL")
 }
 
@@ -63,6 +66,7 @@ extension ProtocolError {
         switch failure {
         case .refused(let refusal): self.init(refusal)
         case .invalidPolicies(let message): self.init(.invalid, message)
+        case .unavailable(let message): self.init(.unavailable, message)
         case .failed(let message): self.init(.internal, message)
         }
     }

@@ -98,6 +98,9 @@ public enum WriteFailure: Error, Sendable, Hashable {
     case refused(WriteRefusal)
     /// `RELOAD` found errors in the policy files (the first, for a person); the old index keeps serving.
     case invalidPolicies(String)
+    /// The database is locked by another process (an import) past the write timeout, or cannot
+    /// be reached; nothing was stored and the same write may succeed later.
+    case unavailable(String)
     /// The database or the reload failed (details are in the server log); nothing was stored.
     case failed(String)
 }

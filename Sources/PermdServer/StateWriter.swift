@@ -93,6 +93,8 @@ final class StateWriter: @unchecked Sendable {
             }
             if stop { break }
         }
+        // The last write is done: a clean stop leaves the whole state in the database file.
+        engine.close()
         condition.lock()
         finished = true
         condition.broadcast()

@@ -5,6 +5,14 @@ import PermdPolicy
 public import PermdProtocol
 public import PermdStore
 
+extension WriteFailure {
+    /// Whether the write may succeed later (the database was locked or out of reach).
+    var isUnavailable: Bool {
+        if case .unavailable = self { return true }
+        return false
+    }
+}
+
 /// What the writer thread drives: the store behind the index (any `StateStore`). Writes are
 /// committed in one `perform` per batch, and the change log is applied to the snapshot
 /// (a full rebuild after a policy reload or when the log no longer reaches back).
@@ -54,6 +62,12 @@ public final class StoreEngine {
         return results.map { $0 ?? .failure(.failed("no answer")) }
     }
 
+    /// Closes the store at a clean stop (its state left whole in the database file); the
+    /// engine is not used afterwards.
+    public func close() {
+        store.close()
+    }
+
     /// Picks up changes committed by other processes; returns whether `snapshot` changed.
     public func refresh() throws -> Bool {
         let marker = try store.commitMarker()
@@ -76,11 +90,20 @@ public final class StoreEngine {
                 results[index] = outcome.mapError(WriteFailure.refused)
             }
         } catch {
-            logger.error("write batch failed", metadata: ["error": "\(error)", "writes": "\(pending.count)"])
-            for (index, _) in pending {
-                results[index] = .failure(.failed("the write failed; see the server log"))
-            }
+            let failure = Self.failure(error, otherwise: "the write failed; see the server log")
+            logger.log(level: failure.isUnavailable ? .warning : .error, "write batch failed",
+                       metadata: ["error": "\(error)", "writes": "\(pending.count)"])
+            for (index, _) in pending { results[index] = .failure(failure) }
         }
+    }
+
+    /// The one mapping from a store failure to what the writer answers: another process's lock
+    /// past the write timeout is `unavailable` (nothing stored, retry later); anything else failed.
+    static func failure(_ error: any Error, otherwise message: String) -> WriteFailure {
+        if let storeError = error as? StoreError, storeError.kind == .busy {
+            return .unavailable(storeError.message)
+        }
+        return .failed(message)
     }
 
     /// Brings the snapshot up to the store's revision from the change log.
@@ -111,8 +134,9 @@ public final class StoreEngine {
             ])
             return .success(.committed(revision: snapshot.revision))
         } catch {
-            logger.error("reload failed", metadata: ["error": "\(error)"])
-            return .failure(.failed("reload failed; see the server log"))
+            let failure = Self.failure(error, otherwise: "reload failed; see the server log")
+            logger.log(level: failure.isUnavailable ? .warning : .error, "reload failed", metadata: ["error": "\(error)"])
+            return .failure(failure)
         }
     }
 }

@@ -1,5 +1,6 @@
 public import PermdCore
 import PermdJSON
+public import PermdPolicy
 
 /// The formats `permd export` writes; each is read back by `permd import` to the same state.
 public enum ExportFormat: String, Sendable, CaseIterable {
@@ -23,17 +24,23 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
 /// when an organization's code is another organization's external id, its own external
 /// id is written instead. Memberships without roles are written as an explicit empty
 /// list (`(none)` in CSV, `"roles": []` in NDJSON) so that re-importing them does not
-/// give them the default roles.
+/// give them the default roles. Blank profile values are no value (SPEC §1): never written.
+/// With the policies, grants of roles and permissions they no longer define are left out
+/// (an import would refuse them); `staleGrants(in:)` counts them for the notice.
 public struct ExportWriter {
     public let format: ExportFormat
     private let references: [String: String]
+    private let policy: PolicySet?
 
     /// - Parameters:
     ///   - format: the output format.
     ///   - organizations: every organization in the database.
+    ///   - policy: the policies; grants of roles and permissions they do not define are left
+    ///     out (nil writes every grant).
     /// - Throws: `ExportError` when an organization has no name that import resolves to it.
-    public init(format: ExportFormat, organizations: [OrganizationRecord]) throws(ExportError) {
+    public init(format: ExportFormat, organizations: [OrganizationRecord], policy: PolicySet? = nil) throws(ExportError) {
         self.format = format
+        self.policy = policy
         var externalIDs: [String: [String]] = [:]
         for organization in organizations {
             if let externalID = organization.externalID, !externalID.isEmpty {
@@ -63,9 +70,29 @@ public struct ExportWriter {
         }
     }
 
+    /// The grants of `user` that `lines(for:)` leaves out: roles and permissions the
+    /// policies no longer define.
+    public func staleGrants(in user: UserRecord) -> StaleGrants {
+        var stale = StaleGrants()
+        guard let policy else { return stale }
+        for membership in user.memberships {
+            stale.roles += (membership.roles ?? []).count { policy.role($0) == nil }
+            stale.permissions += membership.permissions.count { policy.permission($0) == nil }
+        }
+        return stale
+    }
+
     /// The lines for one user, each ending in a newline: one CSV row per membership,
     /// sorted by organization code, or one NDJSON object.
-    public func lines(for user: UserRecord) -> String {
+    public func lines(for given: UserRecord) -> String {
+        var user = given
+        user.profile = Self.withoutBlanks(user.profile)
+        if let policy {
+            for index in user.memberships.indices {
+                user.memberships[index].roles = user.memberships[index].roles?.filter { policy.role($0) != nil }
+                user.memberships[index].permissions.removeAll { policy.permission($0) == nil }
+            }
+        }
         let memberships = user.memberships.sorted { $0.organization < $1.organization }
         switch format {
         case .kindeCSV:
@@ -73,6 +100,17 @@ public struct ExportWriter {
         case .kindeNDJSON:
             return ndjsonLine(user, memberships)
         }
+    }
+
+    /// The profile without its blank values (a database from before blanks were refused may hold them).
+    private static func withoutBlanks(_ profile: UserProfile) -> UserProfile {
+        func value(_ text: String?) -> String? {
+            guard let text, !text.unicodeScalars.allSatisfy(\.properties.isWhitespace) else { return nil }
+            return text
+        }
+        return UserProfile(email: value(profile.email), username: value(profile.username), phone: value(profile.phone),
+                           firstName: value(profile.firstName), lastName: value(profile.lastName),
+                           picture: value(profile.picture))
     }
 
     private func reference(_ code: String) -> String {
@@ -134,5 +172,32 @@ public struct ExportWriter {
             ])
         })))
         return JSONValue.object(members).serialized() + "\n"
+    }
+}
+
+/// Grants an export left out because the policies no longer define their role or permission.
+public struct StaleGrants: Sendable, Hashable {
+    /// Role assignments of roles the policies do not define.
+    public var roles = 0
+    /// Direct grants of permissions the policies do not define.
+    public var permissions = 0
+
+    public init() {}
+
+    /// How many grants were left out.
+    public var count: Int { roles + permissions }
+
+    /// Adds the counts of `other`.
+    public static func += (lhs: inout StaleGrants, rhs: StaleGrants) {
+        lhs.roles += rhs.roles
+        lhs.permissions += rhs.permissions
+    }
+
+    /// The notice an export prints when it left grants out; nil when it left none out.
+    public var notice: String? {
+        guard count > 0 else { return nil }
+        return "notice: left out \(count) grant\(count == 1 ? "" : "s") of roles or permissions the policies no "
+            + "longer define (\(roles) role assignment\(roles == 1 ? "" : "s"), \(permissions) direct "
+            + "permission\(permissions == 1 ? "" : "s")); they grant nothing, and `permd validate --db` lists them"
     }
 }

@@ -8,8 +8,9 @@ public enum ImportFormat: String, Sendable, CaseIterable {
     case auth0
 
     /// Guesses the format from the content (SPEC §4): JSON objects (one per line, or a JSON
-    /// array of them) are `kinde-ndjson`, or `auth0` when the first object has `user_id`;
-    /// anything else is `kinde-csv`.
+    /// array of them) are `kinde-ndjson`, or `auth0` when the first object has a field that
+    /// Auth0 writes and Kinde does not (`user_id`, `email`, or an Import/Export extension
+    /// column such as `Id`); anything else is `kinde-csv`.
     public static func guess(_ bytes: [UInt8]) -> ImportFormat {
         var start = bytes.starts(with: CSVReader.byteOrderMark) ? CSVReader.byteOrderMark.count : 0
         while start < bytes.count && ImportJSONReader.isWhitespace(bytes[start]) {
@@ -20,7 +21,7 @@ public enum ImportFormat: String, Sendable, CaseIterable {
         }
         var format = ImportFormat.kindeNDJSON
         _ = ImportJSONReader.forEachObject(in: bytes, file: "", progress: nil) { _, members in
-            if members.contains(where: { $0.key == "user_id" }) { format = .auth0 }
+            if Auth0Format.isAuth0(keys: members.lazy.map(\.key)) { format = .auth0 }
             return false
         }
         return format

@@ -54,12 +54,6 @@ public struct ImportPlanner {
             swap(&record, &rows.records[index])
             check(record, into: &state)
         }
-        if let line = state.firstUnkeyedLine {
-            state.diagnostics.append(Diagnostic(
-                file: file, line: line, severity: .notice,
-                message: "\(state.unkeyedCount) record\(state.unkeyedCount == 1 ? "" : "s") without id or email: "
-                    + "each creates a new user (with a generated id) every time the file is imported"))
-        }
         var diagnostics = rows.diagnostics + state.diagnostics
         diagnostics.sort { ($0.line ?? 0) < ($1.line ?? 0) }
         return ImportPlan(users: state.users, diagnostics: diagnostics, recordCount: recordCount)
@@ -69,13 +63,14 @@ public struct ImportPlanner {
     private struct PlanState {
         var users: [UserRecord] = []
         var byID: [String: Int] = [:]
+        /// By lowercased email, username and phone: the values that find a user without an id.
         var byEmail: [String: Int] = [:]
+        var byUsername: [String: Int] = [:]
+        var byPhone: [String: Int] = [:]
         var byIdentity: [Identity: Int] = [:]
         var diagnostics: [Diagnostic] = []
         var resolved: [String: Result<String, ImportProblem>] = [:]
         var unknownKeys: [String: String] = [:]
-        var unkeyedCount = 0
-        var firstUnkeyedLine: Int?
     }
 
     private struct ImportProblem: Error {
@@ -136,36 +131,30 @@ public struct ImportPlanner {
         }
     }
 
-    /// Merges a checked record with the earlier records of the same user (same id, else
-    /// same email), or starts a new user.
+    /// Merges a checked record with the earlier records of the same user (same id; without
+    /// an id, same email, else username, else phone, as the store matches users), or starts a
+    /// new user. A record with an id takes over an earlier record without one that has its
+    /// email, username or phone.
     private func merge(_ record: UserRecord, into state: inout PlanState) {
-        let email = record.profile.email?.lowercased()
+        let keys = MatchKeys(record)
         var target: Int?
         if let id = record.id {
             target = state.byID[id]
-            if target == nil, let email, let other = state.byEmail[email] {
+            if target == nil, let (field, value, other) = keys.firstMatch(in: state) {
                 if let otherID = state.users[other].id {
-                    let message = "email \(quoted(record.profile.email ?? email)) is already given to user "
+                    let message = "\(field) \(quoted(value)) is already given to user "
                         + "\(quoted(otherID)) (line \(state.users[other].line))"
                     report([message], line: record.line, &state)
                     return
                 }
                 target = other
             }
-        } else if let email {
-            target = state.byEmail[email]
+        } else {
+            target = keys.firstMatch(in: state)?.index
         }
         guard let index = target else {
-            let index = state.users.count
             state.users.append(record)
-            guard register(index, record: record, &state) else {
-                state.users.removeLast()
-                return
-            }
-            if record.id == nil && email == nil {
-                state.unkeyedCount += 1
-                if state.firstUnkeyedLine == nil { state.firstUnkeyedLine = record.line }
-            }
+            if !register(state.users.count - 1, record: record, &state) { state.users.removeLast() }
             return
         }
         var merged = state.users[index]
@@ -194,13 +183,13 @@ public struct ImportPlanner {
         state.users[index] = merged
     }
 
-    /// Indexes user `index` by id, email and identities; false (with an error) when one of
-    /// them already belongs to another user of the file.
+    /// Indexes user `index` by id, email, username, phone and identities; false (with an
+    /// error) when one of them already belongs to another user of the file.
     private func register(_ index: Int, record: UserRecord, _ state: inout PlanState) -> Bool {
         var problems: [String] = []
-        let email = record.profile.email?.lowercased()
-        if let email, let other = state.byEmail[email], other != index {
-            problems.append("email \(quoted(record.profile.email ?? email)) is already given to "
+        let keys = MatchKeys(record)
+        for (field, value, other) in keys.matches(in: state) where other != index {
+            problems.append("\(field) \(quoted(value)) is already given to "
                 + "\(describe(other, state)) (line \(state.users[other].line))")
         }
         for identity in record.identities {
@@ -214,9 +203,40 @@ public struct ImportPlanner {
             return false
         }
         if let id = record.id { state.byID[id] = index }
-        if let email { state.byEmail[email] = index }
+        if let email = keys.email { state.byEmail[email] = index }
+        if let username = keys.username { state.byUsername[username] = index }
+        if let phone = keys.phone { state.byPhone[phone] = index }
         for identity in record.identities { state.byIdentity[identity] = index }
         return true
+    }
+
+    /// The values of a record that find its user when it has no id, in the order they are tried.
+    private struct MatchKeys {
+        let record: UserRecord
+        /// Lowercased: emails are compared without case.
+        let email: String?
+        var username: String? { record.profile.username }
+        var phone: String? { record.profile.phone }
+
+        init(_ record: UserRecord) {
+            self.record = record
+            email = record.profile.email?.lowercased()
+        }
+
+        /// Each value the record gives that an earlier user of the file holds: the field's name,
+        /// the value as the record gives it, and that user.
+        func matches(in state: PlanState) -> [(field: String, value: String, index: Int)] {
+            var found: [(field: String, value: String, index: Int)] = []
+            if let email, let other = state.byEmail[email] { found.append(("email", record.profile.email ?? email, other)) }
+            if let username, let other = state.byUsername[username] { found.append(("username", username, other)) }
+            if let phone, let other = state.byPhone[phone] { found.append(("phone", phone, other)) }
+            return found
+        }
+
+        /// The first of `matches`: the user a record without an id belongs to.
+        func firstMatch(in state: PlanState) -> (field: String, value: String, index: Int)? {
+            matches(in: state).first
+        }
     }
 
     private func describe(_ index: Int, _ state: PlanState) -> String {

@@ -8,16 +8,21 @@ final class SQLiteConnection {
     let isReadOnly: Bool
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
-    /// How long a write waits for another process's lock before giving up.
-    static let busyTimeoutMilliseconds: Int32 = 5000
+    /// How long a write waits for another process's lock before it gives up (`.busy`).
+    let writeTimeout: Duration
     /// `SQLITE_CONSTRAINT_UNIQUE`, an extended result code Swift does not import from the header.
     static let uniqueConstraintFailed: Int32 = SQLITE_CONSTRAINT | (8 << 8)
 
     /// Opens the database file at `path`: read-write, creating it when missing; or read-only,
     /// never creating it (a missing file is `.notFound`).
-    init(path: String, readOnly: Bool = false) throws(StoreError) {
+    /// - Parameters:
+    ///   - path: the database file.
+    ///   - readOnly: open with `SQLITE_OPEN_READONLY`.
+    ///   - writeTimeout: how long a write waits for another process's lock.
+    init(path: String, readOnly: Bool = false, writeTimeout: Duration) throws(StoreError) {
         self.path = path
         isReadOnly = readOnly
+        self.writeTimeout = writeTimeout
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &db, flags, nil)
@@ -30,12 +35,42 @@ final class SQLiteConnection {
                 ?? StoreError(.sqlite(code: code), path: path, message: "cannot open the database: \(message)")
         }
         sqlite3_extended_result_codes(db, 1)
-        sqlite3_busy_timeout(db, Self.busyTimeoutMilliseconds)
+        sqlite3_busy_timeout(db, Self.milliseconds(writeTimeout))
     }
 
-    deinit {
+    /// `duration` in whole milliseconds for `sqlite3_busy_timeout`, at least 1 (0 would not wait).
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        let total = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return Int32(clamping: max(1, total))
+    }
+
+    deinit { close() }
+
+    /// How long the checkpoint at close waits for other connections: while a full checkpoint
+    /// waits it holds the write lock, so it must never keep a server's writes waiting long.
+    static let closingCheckpointWaitMilliseconds: Int32 = 200
+
+    /// Checkpoints the write-ahead log into the database file and truncates it, then closes:
+    /// after a clean stop the `.db` file alone holds the whole state (SPEC §3). Returns
+    /// whether the log was emptied (not when another connection was mid-read or mid-write;
+    /// then the log keeps the state, and that connection's own close checkpoints it). Closing
+    /// twice does nothing.
+    @discardableResult
+    func close() -> Bool {
+        guard let handle else { return false }
+        var emptied = false
+        if sqlite3_get_autocommit(handle) != 0 {
+            sqlite3_busy_timeout(handle, Self.closingCheckpointWaitMilliseconds)
+            // PASSIVE first copies what it can without taking the write lock; TRUNCATE then
+            // holds it only for the rest, and empties the log file.
+            sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            emptied = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil) == SQLITE_OK
+        }
         statements.removeAll()  // finalize before closing
         sqlite3_close_v2(handle)
+        self.handle = nil
+        return emptied
     }
 
     /// Runs one or more statements that return no rows.
@@ -95,7 +130,8 @@ final class SQLiteConnection {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return StoreError(
                 .busy, path: path,
-                message: "the database is locked by another process (waited \(Self.busyTimeoutMilliseconds / 1000) s); try again")
+                message: "the database is locked by another process (an import?); waited \(writeTimeout.secondsText) "
+                    + "(--write-timeout); nothing was stored; retry later")
         default:
             let statement = what.split(separator: "\n").first.map(String.init) ?? what
             return StoreError(.sqlite(code: code), path: path, message: "\(detail) (while running: \(statement))")
@@ -135,6 +171,15 @@ extension SQLiteConnection {
     /// `strerror` in lower case, to follow a colon: "permission denied".
     private static func systemMessage(_ code: Int32) -> String {
         String(cString: strerror(code)).lowercased()
+    }
+}
+
+extension Duration {
+    /// The duration for messages: `30 s`, `0.3 s`.
+    var secondsText: String {
+        let (seconds, attoseconds) = components
+        let tenths = attoseconds / 100_000_000_000_000_000
+        return tenths == 0 ? "\(seconds) s" : "\(seconds).\(tenths) s"
     }
 }
 
@@ -182,6 +227,45 @@ final class SQLiteStatement {
     func bind(_ text: String, at index: Int32) throws(StoreError) {
         let code = sqlite3_bind_text(raw, index, text, -1, CSQLite_transient())
         if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
+    }
+
+    /// Binds `text` (NULL when nil) to the 1-based parameter `index`.
+    func bind(_ text: String?, at index: Int32) throws(StoreError) {
+        guard let text else {
+            let code = sqlite3_bind_null(raw, index)
+            if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
+            return
+        }
+        try bind(text, at: index)
+    }
+
+    /// Binds `flag` as 1 or 0 (NULL when nil) to the 1-based parameter `index`.
+    func bind(_ flag: Bool?, at index: Int32) throws(StoreError) {
+        let code = flag.map { sqlite3_bind_int64(raw, index, $0 ? 1 : 0) } ?? sqlite3_bind_null(raw, index)
+        if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
+    }
+
+    /// Binds `number` to the 1-based parameter `index`.
+    func bind(_ number: Int64, at index: Int32) throws(StoreError) {
+        let code = sqlite3_bind_int64(raw, index, number)
+        if code != SQLITE_OK { throw connection.error(code, doing: "bind") }
+    }
+
+    /// Binds `texts` to the first parameters in order (no array of values built), runs the
+    /// statement and answers whether it returned a row; the statement is left on that row
+    /// (reset it when done reading).
+    func find(_ texts: String...) throws(StoreError) -> Bool {
+        sqlite3_reset(raw)
+        for (offset, text) in texts.enumerated() { try bind(text, at: Int32(offset + 1)) }
+        return try step()
+    }
+
+    /// Like `find`, then the first column of the row as text (nil when no row), and resets.
+    func firstText(_ texts: String...) throws(StoreError) -> String? {
+        sqlite3_reset(raw)
+        for (offset, text) in texts.enumerated() { try bind(text, at: Int32(offset + 1)) }
+        defer { sqlite3_reset(raw) }
+        return try step() ? optionalText(0) : nil
     }
 
     /// Runs the bound statement to its end and resets it (keeping it prepared);

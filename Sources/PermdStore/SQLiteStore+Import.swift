@@ -1,3 +1,5 @@
+import Glibc
+import Logging
 import PermdCore
 import PermdPolicy
 
@@ -9,214 +11,483 @@ extension SQLiteStore {
     /// instead, and readers behind it rebuild in full (cheaper than replaying each change).
     static let largeImportChangeCount = 10_000
 
-    /// The page cache an import runs with, in KiB: a large import's working set (the tables'
-    /// and indexes' pages it touches) stays in memory instead of spilling to the WAL and being
-    /// read back mid-transaction. Restored to the connection's setting afterwards.
+    /// The page cache an import runs with, in KiB: what it stages and the pages its merge
+    /// touches stay in memory instead of spilling mid-transaction. Restored afterwards.
     static let importCacheKiB = 131_072
 
-    /// Imports `users` in one transaction, through the same rules as every write (SPEC §4):
-    /// a record for an existing user (by id, else by email) updates the profile fields it
-    /// gives and adds the identities, memberships and grants it lists, never removing any;
-    /// a new user without memberships joins the default organization with the default roles.
+    /// How many times an import reads the state again when another writer committed between
+    /// its reading and its write lock; after that it reads under the lock (correct, but the
+    /// lock is then held for the reading too).
+    static let importReadAttempts = 3
+
+    /// Imports `users` through the rules of SPEC §4, all or nothing, in one revision: a
+    /// record for an existing user (by id; without an id, by email, else username, else
+    /// phone) updates the profile fields it gives and adds the identities, memberships and
+    /// grants it lists, never removing any; a new user without memberships joins the default
+    /// organization with the default roles. Records apply in order.
     ///
-    /// The whole import is one revision. When any record is refused, nothing is written and
-    /// the error (kind `.importRefused`) lists every refused record with its line. A dry run
-    /// reports the same summary and rolls back.
+    /// The write lock is held only for the merge (SPEC §3): the import first reads the state
+    /// in a read transaction, decides every record against it and stages what it will write
+    /// (`ImportStaging`); then, under `BEGIN IMMEDIATE`, it checks that nobody committed since
+    /// (the revision and the log floor are unchanged; otherwise it reads again) and copies
+    /// the staged rows in with a few statements.
+    ///
+    /// When any record is refused, nothing is written and the error (kind `.importRefused`)
+    /// lists every refused record with its line. A dry run reads, decides and reports the
+    /// same summary, and takes no write lock.
     public func applyImport(_ users: [ImportedUser], dryRun: Bool) throws(StoreError) -> ImportSummary {
         if dryRun && connection.isReadOnly { return try dryRunOnPrivateCopy(users) }
-        let cacheSize = try connection.integer("PRAGMA cache_size") ?? -2000
-        try connection.execute("PRAGMA cache_size = -\(Self.importCacheKiB)")
-        defer { try? connection.execute("PRAGMA cache_size = \(cacheSize)") }
-        if !connection.inTransaction {
-            // Records are applied one after the other without a savepoint each: when none is
-            // refused (the usual case, as the planner has checked the file), the result is the
-            // same. The first refusal rolls everything back, and the pass below, which isolates
-            // each record, finds every refused record.
-            do {
-                return try importTransaction(users, dryRun: dryRun, isolatingRecords: false)
-            } catch {
-                guard case .importRefused = error.kind else { throw error }
-            }
+        if connection.inTransaction {
+            throw StoreError(.sqlite(code: 1), path: connection.path, message: "an import cannot run inside another transaction")
         }
-        return try importTransaction(users, dryRun: dryRun, isolatingRecords: true)
+        let cacheSize = try connection.integer("PRAGMA cache_size") ?? -2000
+        let foreignKeys = try connection.integer("PRAGMA foreign_keys") ?? 1
+        try connection.execute("PRAGMA cache_size = -\(Self.importCacheKiB); PRAGMA foreign_keys = OFF")
+        defer { try? connection.execute("PRAGMA cache_size = \(cacheSize); PRAGMA foreign_keys = \(foreignKeys)") }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let staging = try ImportStaging(connection: connection)
+            defer { try? staging.drop() }
+            if let summary = try importAttempt(users, dryRun: dryRun, staging: staging,
+                                               underLock: attempt > Self.importReadAttempts) {
+                return summary
+            }
+            logger.debug("the state changed while the import read it; reading it again", metadata: ["attempt": "\(attempt)"])
+        }
     }
 
-    /// One import transaction. `isolatingRecords` runs each record in a savepoint, so that a
-    /// refused record leaves the others applied and every refusal is found; without it the
-    /// first refusal ends the transaction (thrown as `.importRefused` with that one record).
-    private func importTransaction(
-        _ users: [ImportedUser], dryRun: Bool, isolatingRecords: Bool
-    ) throws(StoreError) -> ImportSummary {
-        try writeTransaction(rollingBack: dryRun) { () throws -> ImportSummary in
-            let start = try readRevision()
-            let batch = try ImportBatch(store: self)
-            var summary = ImportSummary()
-            var refusals: [ImportRefusal] = []
-            var log = ImportLog()
-            for record in users {
-                pendingChanges.removeAll(keepingCapacity: true)
-                let created: Bool
-                do {
-                    if isolatingRecords { try connection.run("SAVEPOINT record") }
-                    created = try importRecord(record, batch)
-                    if isolatingRecords { try connection.run("RELEASE record") }
-                } catch let refusal as WriteRefusal {
-                    let refused = ImportRefusal(line: record.line, error: refusal)
-                    guard isolatingRecords else {
-                        throw StoreError(.importRefused([refused]), path: connection.path, message: "a record was refused")
-                    }
-                    try connection.run("ROLLBACK TO record")
-                    try connection.run("RELEASE record")
-                    refusals.append(refused)
-                    continue
-                }
-                summary.count(pendingChanges, created: created)
-                log.add(pendingChanges)
+    /// One reading, deciding and (unless nothing changed since the reading) merging; nil
+    /// when another writer committed between the reading and the write lock.
+    private func importAttempt(
+        _ users: [ImportedUser], dryRun: Bool, staging: ImportStaging, underLock: Bool
+    ) throws(StoreError) -> ImportSummary? {
+        var lockTaken: (wall: ContinuousClock.Instant, cpu: Duration)?
+        do throws(StoreError) {
+            if underLock {
+                try connection.run("BEGIN IMMEDIATE")
+                lockTaken = (.now, threadCPUTime())
+            } else {
+                try connection.run("BEGIN")
             }
-            pendingChanges = []
-            if !refusals.isEmpty {
+            var resolution = try resolveImport(users, staging: staging)
+            if !resolution.refusals.isEmpty {
+                try connection.run("ROLLBACK")
+                let refusals = resolution.refusals
                 throw StoreError(.importRefused(refusals), path: connection.path, message:
                     "\(refusals.count) record\(refusals.count == 1 ? "" : "s") refused; nothing was imported")
             }
-            summary.revision = start
-            if log.count > 0 && !dryRun {
-                summary.revision = start + 1
-                if log.count > Self.largeImportChangeCount {
-                    try trimLog(through: summary.revision)
-                } else {
-                    try appendToLog(log.changes, revision: summary.revision)
-                }
-                try writeRevision(summary.revision)
+            resolution.summary.revision = resolution.revision
+            guard !dryRun, resolution.changeCount > 0 else {
+                try connection.run("ROLLBACK")
+                return resolution.summary
             }
+            if !underLock {
+                // Ends the reading; what is staged stays (temporary tables are the connection's).
+                try connection.run("COMMIT")
+                importWillTakeWriteLock?()
+                try connection.run("BEGIN IMMEDIATE")
+                lockTaken = (.now, threadCPUTime())
+                guard try readRevision() == resolution.revision, try readLogFloor() == resolution.logFloor else {
+                    try connection.run("ROLLBACK")
+                    return nil
+                }
+            }
+            let revision = resolution.revision + 1
+            let logsEachChange = resolution.changeCount <= Self.largeImportChangeCount
+            try staging.merge(revision: revision, at: resolution.now, logging: logsEachChange)
+            if !logsEachChange { try trimLog(through: revision) }
+            try writeRevision(revision)
+            try connection.run("COMMIT")
+            if let lockTaken {
+                // CPU time too: on a busy machine the wall time says as much about the others.
+                logger.info("import held the write lock for \((ContinuousClock.now - lockTaken.wall).milliseconds) ms", metadata: [
+                    "cpu_ms": "\((threadCPUTime() - lockTaken.cpu).milliseconds)", "changes": "\(resolution.changeCount)",
+                    "read_under_lock": "\(underLock)"])
+            }
+            resolution.summary.revision = revision
+            return resolution.summary
+        } catch {
+            if connection.inTransaction { try? connection.run("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Adds the organizations or updates their name and external id (the fields given), each
+    /// through the rules of `ORG.ADD`, in one transaction and one revision. When any is
+    /// refused nothing is written (kind `.importRefused`, every refused line); importing the
+    /// same organizations again changes nothing. A dry run answers the same summary.
+    public func applyOrganizationImport(
+        _ organizations: [OrganizationImport], dryRun: Bool
+    ) throws(StoreError) -> OrganizationImportSummary {
+        try writeTransaction(rollingBack: dryRun) { () throws -> OrganizationImportSummary in
+            var summary = OrganizationImportSummary()
+            var refusals: [ImportRefusal] = []
+            var changes: [StateChange] = []
+            for organization in organizations {
+                pendingChanges = []
+                let existed = try self.organization(organization.record.code) != nil
+                try connection.run("SAVEPOINT organization")
+                do {
+                    _ = try apply(.addOrganization(organization.record))
+                    try connection.run("RELEASE organization")
+                } catch let refusal as WriteRefusal {
+                    try connection.run("ROLLBACK TO organization")
+                    try connection.run("RELEASE organization")
+                    refusals.append(ImportRefusal(line: organization.line, error: refusal))
+                    continue
+                }
+                if pendingChanges.isEmpty {
+                    summary.unchanged += 1
+                } else if existed {
+                    summary.updated += 1
+                } else {
+                    summary.added += 1
+                }
+                changes += pendingChanges
+            }
+            guard refusals.isEmpty else {
+                pendingChanges = []
+                throw StoreError(.importRefused(refusals), path: connection.path, message:
+                    "\(refusals.count) organization\(refusals.count == 1 ? "" : "s") refused; nothing was imported")
+            }
+            pendingChanges = changes
+            let revision = try readRevision()
+            summary.revision = dryRun ? revision : try commitPendingChanges(at: revision)
+            pendingChanges = []
             return summary
         }
     }
 
-    /// Applies one record; true when it created a user.
-    private func importRecord(_ record: UserRecord, _ batch: ImportBatch) throws -> Bool {
-        if let id = record.id { try checkID(id, "user id") }
+    func readLogFloor() throws(StoreError) -> UInt64 {
+        UInt64(try connection.integer("SELECT value FROM meta WHERE key = 'log_floor'") ?? 0)
+    }
+
+    /// Decides every record against the state this transaction reads, staging what it writes.
+    private func resolveImport(_ users: [ImportedUser], staging: ImportStaging) throws(StoreError) -> ImportResolution {
+        var resolver = try ImportResolver(store: self, staging: staging, organizations: Set(try organizations().map(\.code)),
+                                          revision: try readRevision(), logFloor: try readLogFloor())
+        for record in users {
+            try resolver.add(record)
+        }
+        return resolver.resolution
+    }
+}
+
+/// What an import changes, as decided against one reading of the state.
+struct ImportResolution {
+    var summary = ImportSummary()
+    var refusals: [ImportRefusal] = []
+    /// How many changes the import makes (also those past the log's limit, not staged).
+    var changeCount = 0
+    /// The revision and log floor of the state read: the merge needs them unchanged.
+    var revision: UInt64
+    var logFloor: UInt64
+    /// The time the import's rows are created and updated at.
+    let now = currentMilliseconds()
+}
+
+/// Decides the records of an import one after the other, as the writes would apply them,
+/// without writing: the state is the database as read plus what earlier records staged.
+/// A refused record stages nothing, so the later ones are judged as if it were absent (and
+/// every refusal is found).
+private struct ImportResolver {
+    let store: SQLiteStore
+    let staging: ImportStaging
+    let organizations: Set<String>
+    let defaultRoles: [String]
+    var resolution: ImportResolution
+    /// The same look-ups in the database as read, prepared once.
+    private let stored: StoredState
+    /// The users this import touched so far: true for those it creates.
+    private var touched: [String: Bool] = [:]
+    /// Existing users whose new profile is staged (so the values they held may be free now).
+    private var restaged: Set<String> = []
+
+    init(store: SQLiteStore, staging: ImportStaging, organizations: Set<String>, revision: UInt64,
+         logFloor: UInt64) throws(StoreError) {
+        self.store = store
+        self.staging = staging
+        stored = try StoredState(store.connection)
+        self.organizations = organizations
+        defaultRoles = store.policy.defaultRoles
+        resolution = ImportResolution(revision: revision, logFloor: logFloor)
+    }
+
+    /// What one record does to one user, decided before anything of it is staged.
+    private struct Outcome {
+        var user: String
+        /// Whether this record creates the user.
+        var created: Bool
+        /// The user's row to stage: a new user's, or a changed profile.
+        var row: UserRow?
+        var identities: [Identity] = []
+        var memberships: [String] = []
+        var grants: [(organization: String, grant: MembershipGrant)] = []
+        var changes: [StateChange] = []
+    }
+
+    mutating func add(_ record: UserRecord) throws(StoreError) {
+        let outcome: Outcome
+        do {
+            outcome = try decide(record)
+        } catch let refusal as WriteRefusal {
+            resolution.refusals.append(ImportRefusal(line: record.line, error: refusal))
+            return
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.sqlite(code: 1), path: store.connection.path, message: "\(error)")
+        }
+        try stage(outcome)
+        resolution.summary.count(outcome.changes, created: outcome.created)
+    }
+
+    private mutating func stage(_ outcome: Outcome) throws(StoreError) {
+        let user = outcome.user
+        let isNew = touched[user] ?? outcome.created
+        if let row = outcome.row {
+            if outcome.created {
+                try staging.stageNewUser(user, row, at: resolution.now)
+            } else if isNew {
+                try staging.restageNewUser(user, row)
+            } else {
+                try staging.stageProfile(user, row)
+                restaged.insert(user)
+            }
+        }
+        touched[user] = isNew
+        for identity in outcome.identities { try staging.stageIdentity(identity, user: user) }
+        for organization in outcome.memberships { try staging.stageMembership(user: user, organization: organization) }
+        for (organization, grant) in outcome.grants { try staging.stage(grant, user: user, organization: organization) }
+        for change in outcome.changes {
+            resolution.changeCount += 1
+            // Past the limit the log is trimmed instead: staging more would be wasted.
+            if resolution.changeCount <= SQLiteStore.largeImportChangeCount { try staging.stageChange(change) }
+        }
+    }
+
+    // MARK: - Deciding
+
+    private func decide(_ record: UserRecord) throws -> Outcome {
+        try check(record)
+        let given = try store.importedValues(of: record)
+        if let id = record.id {
+            if let stored = try currentRow(of: id) {
+                return try update(id, from: stored, with: given, record)
+            }
+            return try create(id, given, record)
+        }
+        for (column, value) in [("email_lower", given.profile.email?.lowercased()), ("username", given.profile.username),
+                                ("phone", given.profile.phone)] {
+            if let value, let holder = try holder(column, value), let stored = try currentRow(of: holder) {
+                return try update(holder, from: stored, with: given, record)
+            }
+        }
+        var id = try store.generateUserID()
+        while touched[id] != nil { id = try store.generateUserID() }
+        return try create(id, given, record)
+    }
+
+    /// The checks that need no state: identifiers and keys, identities, and that every
+    /// organization, role and permission exists.
+    private func check(_ record: UserRecord) throws {
+        if let id = record.id { try store.checkUserID(id) }
         for membership in record.memberships {
-            try checkID(membership.organization, "organization code")
-            for role in membership.roles ?? [] { try checkKey(role, "role") }
-            for permission in membership.permissions { try checkKey(permission, "permission") }
+            try store.checkID(membership.organization, "organization code")
+            for role in membership.roles ?? [] { try store.checkKey(role, "role") }
+            for permission in membership.permissions { try store.checkKey(permission, "permission") }
         }
         for identity in record.identities where identity.provider.isEmpty || identity.providerUserID.isEmpty {
             throw WriteRefusal(.invalidValue, "an identity has an empty provider or provider user id")
         }
         for membership in record.memberships {
-            if !batch.organizations.contains(membership.organization) {
+            if !organizations.contains(membership.organization) {
                 throw WriteRefusal.unknownOrganization(membership.organization)
             }
-            for role in membership.roles ?? [] { try requireRole(role) }
-            for permission in membership.permissions { try requirePermission(permission) }
+            for role in membership.roles ?? [] { try store.requireRole(role) }
+            for permission in membership.permissions { try store.requirePermission(permission) }
         }
+    }
 
-        let user: String
-        if let id = record.id {
-            // An insert that finds the id taken changes nothing: the record updates that user.
-            if try insertUser(id: id, profile: record.profile, emailVerified: record.emailVerified,
-                              phoneVerified: record.phoneVerified, at: batch.now) {
-                try addToNewUser(record, id: id, batch)
-                return true
+    private func create(_ id: String, _ given: UserRow, _ record: UserRecord) throws -> Outcome {
+        let row = store.newImportedRow(given)
+        try refuseValuesHeldByOthers(row.profile, user: id)
+        var outcome = Outcome(user: id, created: true, row: row, changes: [.userAdded(user: id)])
+        for identity in uniqued(record.identities) {
+            if let holder = try holder(of: identity), holder != id {
+                throw WriteRefusal(.identityTaken,
+                    "identity \(identity.provider) \"\(identity.providerUserID)\" belongs to user \"\(holder)\"")
             }
-            user = id
-        } else if let email = record.profile.email, let owner = try userID(byEmail: email) {
-            user = owner
-        } else {
-            let id = try generateUserID()
-            try insertUser(id: id, profile: record.profile, emailVerified: record.emailVerified,
-                           phoneVerified: record.phoneVerified, at: batch.now)
-            try addToNewUser(record, id: id, batch)
-            return true
+            outcome.identities.append(identity)
         }
-        var changed = try updateProfile(of: user, with: record.profile, emailVerified: record.emailVerified,
-                                        phoneVerified: record.phoneVerified)
-        for identity in record.identities {
-            changed = try insertIdentity(identity, user: user) || changed
-        }
-        if changed { pendingChanges.append(.profileUpdated(user: user)) }
-        for membership in record.memberships { try merge(membership, user: user, batch) }
-        return false
+        let memberships = record.memberships.isEmpty
+            ? [MembershipRecord(organization: store.policy.settings.defaultOrganization, roles: nil)]
+            : record.memberships
+        try addMemberships(memberships, to: &outcome, isNew: true)
+        return outcome
     }
 
-    /// The identities and memberships of a user the record created; without memberships,
-    /// the default organization with the default roles.
-    private func addToNewUser(_ record: UserRecord, id: String, _ batch: ImportBatch) throws {
-        for identity in record.identities { _ = try insertIdentity(identity, user: id) }
-        if record.memberships.isEmpty {
-            try merge(MembershipRecord(organization: policy.settings.defaultOrganization, roles: nil), user: id, batch)
+    private func update(_ id: String, from stored: UserRow, with given: UserRow, _ record: UserRecord) throws -> Outcome {
+        let isNew = touched[id] == true
+        var outcome = Outcome(user: id, created: false)
+        let row = store.updatedImportedRow(stored, with: given)
+        var changed = false
+        if row != stored {
+            try refuseValuesHeldByOthers(row.profile, user: id)
+            outcome.row = row
+            changed = true
         }
-        for membership in record.memberships { try merge(membership, user: id, batch) }
+        for identity in uniqued(record.identities) {
+            switch try holder(of: identity) {
+            case nil:
+                outcome.identities.append(identity)
+                changed = true
+            case id?:
+                break
+            case let other?:
+                throw WriteRefusal(.identityTaken,
+                    "identity \(identity.provider) \"\(identity.providerUserID)\" belongs to user \"\(other)\"")
+            }
+        }
+        if changed { outcome.changes.append(.profileUpdated(user: id)) }
+        try addMemberships(record.memberships, to: &outcome, isNew: isNew)
+        return outcome
     }
 
-    /// Adds the membership (default roles when it is new and gives none) and its grants.
-    private func merge(_ membership: MembershipRecord, user: String, _ batch: ImportBatch) throws {
-        let organization = membership.organization
-        let roles: [String]
-        if try batch.insertMembership.run(user, organization) {
-            pendingChanges.append(.membershipAdded(user: user, organization: organization))
-            roles = membership.roles ?? batch.defaultRoles
-        } else {
-            roles = membership.roles ?? []
+    /// Adds the memberships (the default roles when one is new and gives none) and their grants.
+    private func addMemberships(_ memberships: [MembershipRecord], to outcome: inout Outcome, isNew: Bool) throws {
+        let user = outcome.user
+        var added: Set<String> = []
+        for membership in memberships {
+            let organization = membership.organization
+            let roles: [String]
+            if added.contains(organization) {
+                roles = membership.roles ?? []
+            } else if try isMember(user, organization, isNew: isNew) {
+                roles = membership.roles ?? []
+            } else {
+                added.insert(organization)
+                outcome.memberships.append(organization)
+                outcome.changes.append(.membershipAdded(user: user, organization: organization))
+                roles = membership.roles ?? defaultRoles
+            }
+            let joined = added.contains(organization)
+            for grant in uniqued(roles).map(MembershipGrant.role) + uniqued(membership.permissions).map(MembershipGrant.permission)
+            where !outcome.grants.contains(where: { $0.organization == organization && $0.grant.key == grant.key
+                                                       && $0.grant.table == grant.table }) {
+                if !joined, try holds(grant, user, organization, isNew: isNew) { continue }
+                outcome.grants.append((organization, grant))
+                outcome.changes.append(grant.added(user: user, organization: organization))
+            }
         }
-        // INSERT OR IGNORE: a role or permission already held (or listed twice) changes nothing.
-        for role in roles where try batch.insertRole.run(user, organization, role) {
-            pendingChanges.append(.roleAssigned(user: user, organization: organization, role: role))
+    }
+
+    /// Refuses an email, username or phone that another user holds.
+    private func refuseValuesHeldByOthers(_ profile: UserProfile, user: String) throws {
+        if let email = profile.email, let holder = try holder("email_lower", email.lowercased()), holder != user {
+            throw WriteRefusal.emailTaken(email, owner: holder)
         }
-        for permission in membership.permissions where try batch.insertGrant.run(user, organization, permission) {
-            pendingChanges.append(.permissionGranted(user: user, organization: organization, permission: permission))
+        if let username = profile.username, let holder = try holder("username", username), holder != user {
+            throw WriteRefusal.usernameTaken(username, owner: holder)
         }
+        if let phone = profile.phone, let holder = try holder("phone", phone), holder != user {
+            throw WriteRefusal.phoneTaken(phone, owner: holder)
+        }
+    }
+
+    // MARK: - The state: the database as read, plus what is staged
+
+    /// The row of user `id` as this import left it so far, or nil when there is no such user.
+    private func currentRow(of id: String) throws(StoreError) -> UserRow? {
+        if touched[id] == true || restaged.contains(id) { return try staging.stagedRow(of: id) }
+        defer { stored.userRow.reset() }
+        return try stored.userRow.find(id) ? UserRow(stored.userRow) : nil
+    }
+
+    /// Who holds `value` in `column` (`email_lower`, `username`, `phone`) now: a row this
+    /// import staged, else the database's holder unless this import gave that user a new row.
+    private func holder(_ column: String, _ value: String) throws(StoreError) -> String? {
+        if let staged = try staging.stagedHolder(column, value) { return staged }
+        guard let holder = try stored.holders[column]?.firstText(value), !restaged.contains(holder) else { return nil }
+        return holder
+    }
+
+    /// Who holds `identity` now (imports never remove identities).
+    private func holder(of identity: Identity) throws(StoreError) -> String? {
+        if let staged = try staging.stagedHolder(of: identity) { return staged }
+        return try stored.identityHolder.firstText(identity.provider, identity.providerUserID)
+    }
+
+    private func isMember(_ user: String, _ organization: String, isNew: Bool) throws(StoreError) -> Bool {
+        if try staging.isStagedMember(user: user, organization: organization) { return true }
+        if isNew { return false }
+        return try stored.member.firstText(user, organization) != nil
+    }
+
+    private func holds(_ grant: MembershipGrant, _ user: String, _ organization: String, isNew: Bool) throws(StoreError) -> Bool {
+        if try staging.isStaged(grant, user: user, organization: organization) { return true }
+        if isNew { return false }
+        let statement = switch grant {
+        case .role: stored.role
+        case .permission: stored.grant
+        }
+        return try statement.firstText(user, organization, grant.key) != nil
     }
 }
 
-/// What one import transaction looks up once instead of per record: the organizations (an
-/// import adds none), the default roles, the time, and its most frequent statements, prepared.
-private struct ImportBatch {
-    let organizations: Set<String>
-    let defaultRoles: [String]
-    let now = currentMilliseconds()
-    let insertMembership: TextStatement
-    let insertRole: TextStatement
-    let insertGrant: TextStatement
+/// The look-ups an import makes in the database, prepared once for its millions of calls.
+private struct StoredState {
+    let userRow, identityHolder, member, role, grant: SQLiteStatement
+    /// By column (`email_lower`, `username`, `phone`): the user holding a value (the first by
+    /// id, should a database from before unique usernames and phones hold one twice).
+    let holders: [String: SQLiteStatement]
 
-    init(store: SQLiteStore) throws(StoreError) {
-        organizations = Set(try store.organizations().map(\.code))
-        defaultRoles = store.policy.defaultRoles
-        let connection = store.connection
-        insertMembership = TextStatement(try connection.statement("INSERT OR IGNORE INTO memberships (user, org) VALUES (?, ?)"))
-        insertRole = TextStatement(try connection.statement(
-            "INSERT OR IGNORE INTO role_assignments (user, org, role) VALUES (?, ?, ?)"))
-        insertGrant = TextStatement(try connection.statement(
-            "INSERT OR IGNORE INTO direct_grants (user, org, permission) VALUES (?, ?, ?)"))
+    init(_ connection: SQLiteConnection) throws(StoreError) {
+        userRow = try connection.statement("SELECT \(UserRow.columns) FROM users WHERE id = ?")
+        identityHolder = try connection.statement("SELECT user FROM identities WHERE provider = ? AND provider_user_id = ?")
+        member = try connection.statement("SELECT 1 FROM memberships WHERE user = ? AND org = ?")
+        role = try connection.statement("SELECT 1 FROM role_assignments WHERE user = ? AND org = ? AND role = ?")
+        grant = try connection.statement("SELECT 1 FROM direct_grants WHERE user = ? AND org = ? AND permission = ?")
+        var holders: [String: SQLiteStatement] = [:]
+        for column in ["email_lower", "username", "phone"] {
+            holders[column] = try connection.statement("SELECT id FROM users WHERE \(column) = ? ORDER BY id LIMIT 1")
+        }
+        self.holders = holders
     }
 }
 
-/// A prepared statement that changes rows, run with text parameters.
-private struct TextStatement {
-    let statement: SQLiteStatement
-
-    init(_ statement: SQLiteStatement) {
-        self.statement = statement
+// The rules of a user's row, as the writes apply them (`insertUser`, `updateProfile`): an
+// import decides rows itself, outside the write lock, so it must reach the same ones.
+extension SQLiteStore {
+    /// The profile and flags a record gives, checked as `insertUser` and `updateProfile`
+    /// check them: blank values dropped, the email's form.
+    func importedValues(of record: UserRecord) throws -> UserRow {
+        let profile = record.profile.withoutBlanks()
+        try checkProfile(profile)
+        return UserRow(profile: profile, emailVerified: profile.email == nil ? nil : record.emailVerified,
+                       phoneVerified: record.phoneVerified)
     }
 
-    /// Binds `texts` in order and runs it; true when it changed a row.
-    func run(_ first: String, _ second: String, _ third: String? = nil) throws(StoreError) -> Bool {
-        try statement.bind(first, at: 1)
-        try statement.bind(second, at: 2)
-        if let third { try statement.bind(third, at: 3) }
-        return try statement.runChangingRow()
+    /// The row a new user gets from what a record gives: an email given is verified unless
+    /// the record says otherwise (as an operator's write).
+    func newImportedRow(_ given: UserRow) -> UserRow {
+        var row = given
+        if row.profile.email != nil { row.emailVerified = given.emailVerified ?? true }
+        return row
     }
-}
 
-/// The changes an import made: counted, and kept for the change log only while there are
-/// few enough to log one by one (a large import trims the log instead).
-private struct ImportLog {
-    private(set) var changes: [StateChange] = []
-    private(set) var count = 0
-
-    mutating func add(_ new: [StateChange]) {
-        count += new.count
-        if count <= SQLiteStore.largeImportChangeCount { changes.append(contentsOf: new) }
+    /// The row of an existing user after a record: the fields given overwrite the stored ones;
+    /// a new email is verified unless marked, the email the user holds keeps its state.
+    func updatedImportedRow(_ stored: UserRow, with given: UserRow) -> UserRow {
+        var emailVerified = stored.emailVerified
+        if let email = given.profile.email {
+            emailVerified = email.lowercased() == stored.profile.email?.lowercased()
+                ? given.emailVerified ?? stored.emailVerified ?? true
+                : given.emailVerified ?? true
+        }
+        return UserRow(profile: stored.profile.merged(with: given.profile), emailVerified: emailVerified,
+                       phoneVerified: given.phoneVerified ?? stored.phoneVerified)
     }
 }
 
@@ -239,4 +510,24 @@ extension ImportSummary {
             }
         }
     }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// The CPU time this thread has used.
+private func threadCPUTime() -> Duration {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
+}
+
+/// The identities without repeats, in first-seen order.
+private func uniqued(_ identities: [Identity]) -> [Identity] {
+    var seen = Set<Identity>()
+    return identities.filter { seen.insert($0).inserted }
 }

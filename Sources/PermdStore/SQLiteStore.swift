@@ -17,6 +17,8 @@ public final class SQLiteStore: StateStore {
     let logger: Logger
     /// The changes of the write being applied; logged with its revision when it succeeds.
     var pendingChanges: [StateChange] = []
+    /// Called between an import's reading and its write lock: a test commits another write there.
+    var importWillTakeWriteLock: (() -> Void)?
 
     /// Opens (creating, migrating) the database; creates or updates the organizations the
     /// policies declare (logged as changes, bumping the revision only when something changed).
@@ -28,10 +30,13 @@ public final class SQLiteStore: StateStore {
     ///   - path: the database file.
     ///   - policy: the validated policies.
     ///   - logger: where the store reports migrations and slow locks.
-    public init(path: String, policy: PolicySet, logger: Logger) throws(StoreError) {
+    ///   - writeTimeout: how long a write waits for another process's lock before it fails
+    ///     with `.busy` (nothing stored).
+    public init(path: String, policy: PolicySet, logger: Logger,
+                writeTimeout: Duration = StoreLocation.defaultWriteTimeout) throws(StoreError) {
         self.policy = policy
         self.logger = logger
-        connection = try SQLiteConnection(path: path)
+        connection = try SQLiteConnection(path: path, writeTimeout: writeTimeout)
         // Read before any pragma that writes, so that a foreign or newer file stays untouched.
         let found = Int(try connection.integer("PRAGMA user_version") ?? 0)
         try refuseNewer(found)
@@ -55,7 +60,7 @@ public final class SQLiteStore: StateStore {
     public init(readingOnly path: String, policy: PolicySet, logger: Logger) throws(StoreError) {
         self.policy = policy
         self.logger = logger
-        connection = try SQLiteConnection(path: path, readOnly: true)
+        connection = try SQLiteConnection(path: path, readOnly: true, writeTimeout: StoreLocation.defaultWriteTimeout)
         try requireCurrentSchema()
     }
 
@@ -73,6 +78,15 @@ public final class SQLiteStore: StateStore {
         } catch {
             self.policy = previous
             throw error
+        }
+    }
+
+    /// Checkpoints the write-ahead log into the database file and closes the connection
+    /// (a clean stop: a copy of the `.db` file alone is complete). Closing twice does nothing.
+    public func close() {
+        if !connection.close() {
+            logger.debug("the write-ahead log was not emptied at close (another connection was using it)",
+                         metadata: ["path": "\(connection.path)"])
         }
     }
 

@@ -35,6 +35,11 @@ public protocol StateStore: AnyObject, StateReader {
     /// The revision of the last committed change.
     func currentRevision() throws(StoreError) -> UInt64
 
+    /// Ends the handle at a clean stop, leaving the whole state where a copy finds it (SQLite:
+    /// the write-ahead log checkpointed into the database file). Later calls fail; closing
+    /// twice does nothing. A handle released without it is closed then.
+    func close()
+
     /// A cheap reading that tells whether anyone else committed: a marker equal to an
     /// earlier one means nothing was committed in between by another handle; a different
     /// one means something may have been (also this handle's own commits may change it).
@@ -55,6 +60,13 @@ public protocol StateStore: AnyObject, StateReader {
     /// record is refused nothing is written (kind `.importRefused`, every refused line);
     /// a dry run answers the same summary and writes nothing.
     func applyImport(_ users: [ImportedUser], dryRun: Bool) throws(StoreError) -> ImportSummary
+
+    /// Imports organizations (an `OrganizationImportPlan`'s) in one transaction and one
+    /// revision, each through the rules of `ORG.ADD`: adds it, or updates the name and external
+    /// id given. When any is refused nothing is written (kind `.importRefused`, every refused
+    /// line); importing the same organizations again changes nothing; a dry run writes nothing.
+    func applyOrganizationImport(_ organizations: [OrganizationImport], dryRun: Bool) throws(StoreError)
+        -> OrganizationImportSummary
 
     /// Every organization, sorted by code.
     func organizations() throws(StoreError) -> [OrganizationRecord]
@@ -126,17 +138,23 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// How long a write waits for another process's lock by default (`--write-timeout`, SPEC §3).
+    public static let defaultWriteTimeout: Duration = .seconds(30)
+
     /// Opens the store here: read-write, created when missing, migrated, declared
     /// organizations synced; or read-only, as it is (see `StoreAccess`).
     /// - Parameters:
     ///   - policy: the validated policies.
     ///   - logger: where the store reports migrations and slow locks.
     ///   - access: whether the store may be changed (default) or only read.
-    public func open(policy: PolicySet, logger: Logger, access: StoreAccess = .readWrite) throws(StoreError)
-        -> any StateStore
+    ///   - writeTimeout: how long a write waits for another process's lock; then it fails with
+    ///     `StoreError.Kind.busy` and nothing is stored.
+    public func open(policy: PolicySet, logger: Logger, access: StoreAccess = .readWrite,
+                     writeTimeout: Duration = defaultWriteTimeout) throws(StoreError) -> any StateStore
     {
         switch (self, access) {
-        case (.sqliteFile(let path), .readWrite): try SQLiteStore(path: path, policy: policy, logger: logger)
+        case (.sqliteFile(let path), .readWrite):
+            try SQLiteStore(path: path, policy: policy, logger: logger, writeTimeout: writeTimeout)
         case (.sqliteFile(let path), .readOnly): try SQLiteStore(readingOnly: path, policy: policy, logger: logger)
         }
     }

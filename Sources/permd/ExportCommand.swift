@@ -7,17 +7,23 @@ import PermdStore
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export every user with their organizations, roles and direct permissions.",
+        abstract: "Export every user with their organizations, roles and direct permissions (or every organization).",
         discussion: """
             Users are sorted by id, memberships by organization code. kinde-csv writes one \
             row per membership (no identities); kinde-ndjson one object per user, with \
             identities. A membership without roles is written as role_key \
             "\(KindeCSVFormat.noRoles)" (NDJSON: "roles": []), so that importing the export \
-            does not give it the default roles.
+            does not give it the default roles. Grants of roles or permissions the policies \
+            no longer define are left out, with a notice that counts them. \
+            --organizations writes every organization instead (code,name,external_id), which \
+            permd import reads back: import it first when moving to another database.
             """)
 
     @Option(help: "kinde-csv or kinde-ndjson.", transform: formatArgument(ExportFormat.self))
-    var format: ExportFormat = .kindeCSV
+    var format: ExportFormat?
+
+    @Flag(help: "Write every organization as CSV (code,name,external_id) instead of the users.")
+    var organizations = false
 
     @Option(help: "Write to this file (replaced only when the export succeeds) instead of standard output.")
     var output: String?
@@ -27,12 +33,17 @@ struct ExportCommand: ParsableCommand {
     /// Text is written in chunks of about this size.
     static let chunkSize = 1 << 20
 
+    func validate() throws {
+        if organizations, let format {
+            throw ValidationError("--organizations writes CSV (code,name,external_id); leave out --format \(format.rawValue)")
+        }
+    }
+
     func run() throws {
         let temporary = output.map { $0 + ".partial" }
         try refuseToOverwriteTheDatabase(temporary: temporary)
         let store = try storeOptions.open(.readOnly)
         do {
-            let writer = try ExportWriter(format: format, organizations: try store.organizations())
             let handle: FileHandle
             if let temporary {
                 guard FileManager.default.createFile(atPath: temporary, contents: nil),
@@ -44,15 +55,11 @@ struct ExportCommand: ParsableCommand {
             } else {
                 handle = FileHandle.standardOutput
             }
-            var chunk = writer.header ?? ""
-            try store.forEachUser { user in
-                chunk += writer.lines(for: user)
-                if chunk.utf8.count >= Self.chunkSize {
-                    try handle.write(contentsOf: Data(chunk.utf8))
-                    chunk = ""
-                }
+            if organizations {
+                try handle.write(contentsOf: Data(OrganizationsCSVFormat.export(try store.organizations()).utf8))
+            } else {
+                try writeUsers(of: store, to: handle)
             }
-            try handle.write(contentsOf: Data(chunk.utf8))
             if let temporary, let output {
                 try handle.close()
                 // rename(2) replaces the file in one step: readers never see half an export.
@@ -67,6 +74,24 @@ struct ExportCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// Writes every user in `format`, then the notice about grants left out (on standard error).
+    private func writeUsers(of store: any StateStore, to handle: FileHandle) throws {
+        let writer = try ExportWriter(format: format ?? .kindeCSV, organizations: try store.organizations(),
+                                      policy: store.policy)
+        var chunk = writer.header ?? ""
+        var stale = StaleGrants()
+        try store.forEachUser { user in
+            chunk += writer.lines(for: user)
+            stale += writer.staleGrants(in: user)
+            if chunk.utf8.count >= Self.chunkSize {
+                try handle.write(contentsOf: Data(chunk.utf8))
+                chunk = ""
+            }
+        }
+        try handle.write(contentsOf: Data(chunk.utf8))
+        if let notice = stale.notice { printError("export: " + notice) }
     }
 }
 

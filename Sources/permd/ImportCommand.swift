@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PermdCore
 import PermdPolicy
 import PermdStore
 
-/// `permd import FILE`: checks the whole file, then imports it in one transaction (SPEC §4).
+/// `permd import FILE`: checks the whole file, then imports it all or nothing, holding the
+/// write lock only for the merge (SPEC §3, §4).
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
@@ -16,7 +18,7 @@ struct ImportCommand: ParsableCommand {
             gives a membership no roles (an empty role_key gives the default roles).
             """)
 
-    @Argument(help: "The file to import.")
+    @Argument(help: "The file to import (users, or organizations: a CSV with the header code,name,external_id or name,id).")
     var file: String
 
     @Option(help: "kinde-csv, kinde-ndjson or auth0 (default: guessed from the content).",
@@ -33,8 +35,11 @@ struct ImportCommand: ParsableCommand {
             printError("\(file): error: cannot read the file: \(problem)")
             throw ExitCode(1)
         }
+        // Info: the import logs how long it held the write lock (every other writer waits that long).
+        var logger = commandLogger()
+        logger.logLevel = .info
         // A dry run only reads: it never creates the database nor changes it (SPEC §3).
-        let store = try storeOptions.open(dryRun ? .readOnly : .readWrite)
+        let store = try storeOptions.open(dryRun ? .readOnly : .readWrite, logger: logger)
         let policy = store.policy
         let organizations: [OrganizationRecord]
         do {
@@ -46,43 +51,81 @@ struct ImportCommand: ParsableCommand {
         let progress = ImportProgressReport(file: file)
         // The file's bytes and the parsed rows live only inside this call: a big import
         // holds just the merged users while it writes.
-        let (format, plan) = try readAndPlan(policy: policy, organizations: organizations, progress: progress)
-        for diagnostic in plan.diagnostics {
-            printError(diagnostic.description)
+        switch try readAndPlan(policy: policy, organizations: organizations, progress: progress) {
+        case .users(let format, let plan):
+            try importUsers(plan, format: format, into: store, progress: progress)
+        case .organizations(let plan):
+            try importOrganizations(plan, into: store)
         }
-        guard plan.isValid else {
-            printError("\(file): \(plan.diagnostics.summary); nothing was imported")
-            throw ExitCode(1)
-        }
+    }
 
+    private func importUsers(_ plan: ImportPlan, format: ImportFormat, into store: any StateStore,
+                             progress: ImportProgressReport) throws {
+        try report(plan.diagnostics, valid: plan.isValid)
         progress.writing(users: plan.users.count)
         let summary: ImportSummary
         do {
             summary = try store.applyImport(plan.users, dryRun: dryRun)
         } catch {
-            if case .importRefused(let refusals) = error.kind {
-                for refusal in refusals {
-                    printError(Diagnostic(file: file, line: refusal.line, severity: .error,
-                                          message: refusal.error.message).description)
-                }
-                printError("\(file): \(refusals.count) error\(refusals.count == 1 ? "" : "s"); nothing was imported")
-            } else {
-                printError("error: \(error)")
-            }
-            throw ExitCode(1)
+            try report(error)
         }
         progress.finishWriting()
         let what = "\(file) (\(format.rawValue)): \(plan.recordCount) records, \(plan.users.count) users"
         print(dryRun ? "dry run of \(what); nothing was written" : "imported \(what)")
         print(summary)
     }
+
+    private func importOrganizations(_ plan: OrganizationImportPlan, into store: any StateStore) throws {
+        try report(plan.diagnostics, valid: plan.isValid)
+        let summary: OrganizationImportSummary
+        do {
+            summary = try store.applyOrganizationImport(plan.organizations, dryRun: dryRun)
+        } catch {
+            try report(error)
+        }
+        let what = "\(file) (organizations): \(plan.organizations.count) organizations"
+        print(dryRun ? "dry run of \(what); nothing was written" : "imported \(what)")
+        print(summary)
+    }
+
+    /// Prints the file's diagnostics; exits 1 (nothing imported) when one is an error.
+    private func report(_ diagnostics: [Diagnostic], valid: Bool) throws {
+        for diagnostic in diagnostics {
+            printError(diagnostic.description)
+        }
+        guard valid else {
+            printError("\(file): \(diagnostics.summary); nothing was imported")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Prints why the store did not import (each refused record at its line) and exits 1.
+    private func report(_ error: StoreError) throws -> Never {
+        if case .importRefused(let refusals) = error.kind {
+            for refusal in refusals {
+                printError(Diagnostic(file: file, line: refusal.line, severity: .error,
+                                      message: refusal.error.message).description)
+            }
+            printError("\(file): \(refusals.count) error\(refusals.count == 1 ? "" : "s"); nothing was imported")
+        } else {
+            storeOptions.printFailure(error)
+        }
+        throw ExitCode(1)
+    }
 }
 
 extension ImportCommand {
-    /// Reads the file, parses it (in the given or guessed format) and plans the import.
+    /// What a file holds, read and planned.
+    private enum PlannedFile {
+        case users(ImportFormat, ImportPlan)
+        case organizations(OrganizationImportPlan)
+    }
+
+    /// Reads the file, parses it (in the given or guessed format; a CSV whose header is an
+    /// organizations header holds organizations) and plans the import.
     private func readAndPlan(
         policy: PolicySet, organizations: [OrganizationRecord], progress: ImportProgressReport
-    ) throws -> (ImportFormat, ImportPlan) {
+    ) throws -> PlannedFile {
         let bytes: [UInt8]
         do {
             bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped))
@@ -91,9 +134,13 @@ extension ImportCommand {
             throw ExitCode(1)
         }
         let format = self.format ?? ImportFormat.guess(bytes)
+        if format == .kindeCSV && OrganizationsCSVFormat.recognizes(bytes) {
+            let rows = OrganizationsCSVFormat.parse(bytes, file: file)
+            return .organizations(OrganizationImportPlanner(organizations: organizations, file: file).plan(rows))
+        }
         let rows = format.parse(bytes, file: file, progress: progress.reading)
         progress.finishReading(records: rows.records.count)
-        return (format, ImportPlanner(policy: policy, organizations: organizations, file: file).plan(rows))
+        return .users(format, ImportPlanner(policy: policy, organizations: organizations, file: file).plan(rows))
     }
 }
 
@@ -149,13 +196,13 @@ final class ImportProgressReport {
     /// Announces the write phase of a large import.
     func writing(users: Int) {
         guard reported else { return }
-        printError("import: checked in \(elapsed()); writing \(users) users in one transaction")
+        printError("import: checked in \(elapsed()); importing \(users) users")
     }
 
     /// Ends a large import's write phase.
     func finishWriting() {
         guard reported else { return }
-        printError("import: written in \(elapsed())")
+        printError("import: imported in \(elapsed())")
     }
 
     /// The time since the last phase began, as "1.2 s"; starts the next phase.

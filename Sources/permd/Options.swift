@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PermdCore
 import PermdPolicy
+import PermdStore
 
 /// Reads `PERMD_<NAME>` from the environment: each option's fallback (a flag wins).
 func environmentDefault(_ name: String, _ fallback: String) -> String {
@@ -51,6 +52,35 @@ func readProblem(_ path: String) -> String? {
     let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
     if type != .typeRegular { return "it is not a regular file (a pipe or a device); save it to a file first" }
     return FileManager.default.isReadableFile(atPath: path) ? nil : "permission denied"
+}
+
+/// `--write-timeout SECONDS`: how long a write waits for another process's lock (an import)
+/// before it answers `ERR UNAVAILABLE` with nothing stored (SPEC §3); on `serve` and the writes.
+struct WriteTimeoutOptions: ParsableArguments {
+    private static let variable = "PERMD_WRITE_TIMEOUT"
+    private static let defaultSeconds = Double(StoreLocation.defaultWriteTimeout.components.seconds)
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds a write waits for another process's lock before answering ERR UNAVAILABLE (env \(variable)).",
+        valueName: "seconds"))
+    var writeTimeout: Double = ProcessInfo.processInfo.environment[variable].flatMap(Double.init) ?? defaultSeconds
+
+    func validate() throws {
+        if let raw = ProcessInfo.processInfo.environment[Self.variable], !Self.isValid(Double(raw)) {
+            throw ValidationError("\(Self.variable) must be a number of seconds (0 or more), not \"\(raw)\"")
+        }
+        guard Self.isValid(writeTimeout) else {
+            throw ValidationError("--write-timeout must be a number of seconds (0 or more)")
+        }
+    }
+
+    private static func isValid(_ seconds: Double?) -> Bool {
+        guard let seconds else { return false }
+        return seconds.isFinite && seconds >= 0 && seconds <= Double(Int32.max / 1000)
+    }
+
+    /// The timeout the store waits.
+    var duration: Duration { .milliseconds(Int64((writeTimeout * 1000).rounded())) }
 }
 
 /// Writes one line to standard error.

@@ -14,6 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var policyOptions: PolicyOptions
     @OptionGroup var databaseOptions: DatabaseOptions
+    @OptionGroup var writeTimeoutOptions: WriteTimeoutOptions
 
     @Option(help: "HOST:PORT to listen on (env PERMD_LISTEN).")
     var listen: String = environmentDefault("LISTEN", defaults.listenAddress)
@@ -78,7 +79,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxConnections = maxConnections
         let engine: StoreEngine
         do {
-            let store = try StoreLocation(db: databaseOptions.db).open(policy: policy, logger: logger)
+            let store = try StoreLocation(db: databaseOptions.db).open(
+                policy: policy, logger: logger, writeTimeout: writeTimeoutOptions.duration)
             engine = try StoreEngine(store: store, policiesDirectory: policyOptions.policies, logger: logger)
         } catch let error as StoreError {
             printError("error: \(error)")  // names the database itself

@@ -9,17 +9,31 @@ import PermdStore
 struct StoreOptions: ParsableArguments {
     @OptionGroup var policy: PolicyOptions
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var writeTimeout: WriteTimeoutOptions
 
     /// Loads the policies and opens the database; prints what went wrong and exits 1 on failure.
-    /// - Parameter access: `.readOnly` for the commands that only read (SPEC §3): the
-    ///   database must exist, and nothing in it changes.
-    func open(_ access: StoreAccess = .readWrite) throws -> any StateStore {
+    /// - Parameters:
+    ///   - access: `.readOnly` for the commands that only read (SPEC §3): the database must
+    ///     exist, and nothing in it changes.
+    ///   - logger: where the store reports (the import raises it to info).
+    func open(_ access: StoreAccess = .readWrite, logger: Logger = commandLogger()) throws -> any StateStore {
         let policies = try policy.load()
         do {
-            return try StoreLocation(db: database.db).open(policy: policies, logger: commandLogger(), access: access)
+            return try StoreLocation(db: database.db).open(policy: policies, logger: logger, access: access,
+                                                           writeTimeout: writeTimeout.duration)
         } catch {
-            printError("error: \(error)")
+            printFailure(error)
             throw ExitCode(1)
+        }
+    }
+
+    /// Prints a store failure: another process's lock past the write timeout as the protocol
+    /// answers it (`ERR UNAVAILABLE ...`, nothing stored), anything else as `error: ...`.
+    func printFailure(_ error: StoreError) {
+        if error.kind == .busy {
+            printError(Reply.line(Result<WriteOutcome, WriteFailure>.failure(.unavailable(error.message))))
+        } else {
+            printError("error: \(error)")
         }
     }
 
@@ -36,7 +50,7 @@ struct StoreOptions: ParsableArguments {
                 throw ExitCode(1)
             }
         } catch let error as StoreError {
-            printError("error: \(error)")
+            printFailure(error)
             throw ExitCode(1)
         }
     }
@@ -52,7 +66,7 @@ struct StoreOptions: ParsableArguments {
         do {
             return try body(store)
         } catch let error as StoreError {
-            printError("error: \(error)")
+            printFailure(error)
             throw ExitCode(1)
         }
     }

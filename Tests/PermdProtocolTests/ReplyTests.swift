@@ -108,6 +108,8 @@ private func bytes(_ encode: (inout ByteBuffer) -> Void) -> String {
             (.success(.committed(revision: 3)), "OK 3\n"),
             (.failure(.refused(.unknownRole("admn"))), "ERR NOT_FOUND unknown role \"admn\"\n"),
             (.failure(.invalidPolicies("policy.json:1: error: bad")), "ERR INVALID policy.json:1: error: bad\n"),
+            (.failure(.unavailable("the database is locked; retry later")),
+             "ERR UNAVAILABLE the database is locked; retry later\n"),
             (.failure(.failed("the write failed; see the server log")),
              "ERR INTERNAL the write failed; see the server log\n"),
         ]

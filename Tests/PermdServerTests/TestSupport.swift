@@ -27,9 +27,11 @@ final class TestServer: Sendable {
     """
 
     /// - Parameters:
+    ///   - writeTimeout: how long a write waits for another process's lock (`--write-timeout`).
     ///   - configure: changes to the test configuration (port 0, two threads, admin token `s3cret`).
     ///   - logs: where the server logs (nothing below critical when nil).
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }, logs: LogCapture? = nil) async throws {
+    init(writeTimeout: Duration = StoreLocation.defaultWriteTimeout,
+         configure: (inout ServerConfiguration) -> Void = { _ in }, logs: LogCapture? = nil) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("permd-server-\(UUID().uuidString)")
         let policies = directory.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
@@ -42,7 +44,8 @@ final class TestServer: Sendable {
         var logger = logs.map { capture in Logger(label: "permd-test") { _ in capture } } ?? Logger(label: "permd-test")
         logger.logLevel = logs == nil ? .critical : .info
         let policy = try #require(PolicyLoader.load(directory: policies.path).policy)
-        let store = try SQLiteStore(path: directory.appendingPathComponent("permd.db").path, policy: policy, logger: logger)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("permd.db").path, policy: policy, logger: logger,
+                                    writeTimeout: writeTimeout)
         let engine = try StoreEngine(store: store, policiesDirectory: policies.path, logger: logger)
         server = PermdServer(configuration: configuration, engine: engine, logger: logger)
         try await server.start()
@@ -66,9 +69,10 @@ final class TestServer: Sendable {
 
 /// Runs `body` against a fresh server, then shuts the server down and waits for it (also
 /// when `body` throws), so that no server outlives its test.
-func withTestServer(configure: (inout ServerConfiguration) -> Void = { _ in }, logs: LogCapture? = nil,
+func withTestServer(writeTimeout: Duration = StoreLocation.defaultWriteTimeout,
+                    configure: (inout ServerConfiguration) -> Void = { _ in }, logs: LogCapture? = nil,
                     _ body: (TestServer) async throws -> Void) async throws {
-    let server = try await TestServer(configure: configure, logs: logs)
+    let server = try await TestServer(writeTimeout: writeTimeout, configure: configure, logs: logs)
     do {
         try await body(server)
     } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PermdCore
 @testable import PermdStore
 import Testing
@@ -16,5 +17,43 @@ import Testing
         #expect(try db.store.changes(after: start) == nil, "readers behind a large import rebuild")
         #expect(try db.store.changes(after: summary.revision) == [])
         #expect(try db.store.userIDs(inOrganization: "org_default").count == 4000)
+    }
+
+    /// A second handle on the fixture's database, as another process would have.
+    private static func otherProcess(_ db: StoreFixture) throws -> SQLiteStore {
+        try SQLiteStore(path: db.path, policy: testPolicy(), logger: Logger(label: "other"))
+    }
+
+    @Test func aWriteCommittedBetweenTheReadingAndTheWriteLockIsSeenAndTheImportReadsAgain() throws {
+        let db = try StoreFixture()
+        _ = try db.store.perform([.addUser(NewUser(id: "ana"))])
+        let other = try Self.otherProcess(db)
+        var calls = 0
+        db.store.importWillTakeWriteLock = {
+            calls += 1
+            if calls == 1 { _ = try? other.perform([.addMember(user: "ana", organization: "org_acme", roles: nil)]) }
+        }
+        let summary = try db.store.applyImport([
+            UserRecord(id: "ana", memberships: [MembershipRecord(organization: "org_acme", roles: ["auditor"])], line: 2),
+        ], dryRun: false)
+        #expect(calls == 2, "read again after the other write")
+        #expect(summary.membershipsAdded == 0 && summary.rolesAdded == 1, "the other write made the membership")
+        #expect(try db.store.user("ana")?.memberships.first { $0.organization == "org_acme" }
+            == MembershipRecord(organization: "org_acme", roles: ["auditor", "viewer"]))
+        #expect(summary.revision == (try db.store.currentRevision()))
+    }
+
+    @Test func anImportThatKeepsLosingTheRaceReadsUnderTheWriteLock() throws {
+        let db = try StoreFixture()
+        let other = try Self.otherProcess(db)
+        var calls = 0
+        db.store.importWillTakeWriteLock = {
+            calls += 1
+            _ = try? other.perform([.addUser(NewUser(id: "u\(calls)"))])
+        }
+        let summary = try db.store.applyImport([UserRecord(id: "ana", line: 2)], dryRun: false)
+        #expect(calls == SQLiteStore.importReadAttempts)
+        #expect(summary.usersCreated == 1)
+        #expect(try db.store.userIDs(inOrganization: nil) == ["ana", "u1", "u2", "u3"])
     }
 }
