@@ -110,6 +110,8 @@ final class ImportStaging {
                 insertChange, profileRow, newUserRow, identityHolder, member, role, grant: SQLiteStatement
     /// By column (`email_lower`, `username`, `phone`): who holds a value in the staged profiles and new users.
     private let holders: [String: (profiles: SQLiteStatement, users: SQLiteStatement)]
+    /// Whether a profile of an existing user is staged (until one is, nobody is looked up there).
+    private var stagedProfiles = false
 
     /// Stages a new user's row.
     func stageNewUser(_ id: String, _ row: UserRow, at now: Int64) throws(StoreError) {
@@ -131,6 +133,7 @@ final class ImportStaging {
         let statement = insertProfile
         try row.bind(to: statement, id: id)
         _ = try statement.runChangingRow()
+        stagedProfiles = true
     }
 
     func stageIdentity(_ identity: Identity, user: String) throws(StoreError) {
@@ -168,7 +171,7 @@ final class ImportStaging {
 
     /// The staged row of a user (an existing one's new profile, or a new user's), or nil.
     func stagedRow(of id: String) throws(StoreError) -> UserRow? {
-        for statement in [profileRow, newUserRow] {
+        for statement in stagedProfiles ? [profileRow, newUserRow] : [newUserRow] {
             defer { statement.reset() }
             if try statement.find(id) { return UserRow(statement) }
         }
@@ -178,7 +181,7 @@ final class ImportStaging {
     /// The user whose staged row holds `value` in `column` (`email_lower`, `username`, `phone`).
     func stagedHolder(_ column: String, _ value: String) throws(StoreError) -> String? {
         guard let statements = holders[column] else { return nil }
-        if let user = try statements.profiles.firstText(value) { return user }
+        if stagedProfiles, let user = try statements.profiles.firstText(value) { return user }
         return try statements.users.firstText(value)
     }
 

@@ -324,7 +324,7 @@ private struct ImportResolver {
         let memberships = record.memberships.isEmpty
             ? [MembershipRecord(organization: store.policy.settings.defaultOrganization, roles: nil)]
             : record.memberships
-        try addMemberships(memberships, to: &outcome, isNew: true)
+        try addMemberships(memberships, to: &outcome, isNew: true, firstSeen: touched[id] == nil)
         return outcome
     }
 
@@ -351,12 +351,15 @@ private struct ImportResolver {
             }
         }
         if changed { outcome.changes.append(.profileUpdated(user: id)) }
-        try addMemberships(record.memberships, to: &outcome, isNew: isNew)
+        try addMemberships(record.memberships, to: &outcome, isNew: isNew, firstSeen: touched[id] == nil)
         return outcome
     }
 
     /// Adds the memberships (the default roles when one is new and gives none) and their grants.
-    private func addMemberships(_ memberships: [MembershipRecord], to outcome: inout Outcome, isNew: Bool) throws {
+    /// `isNew`: the user is not in the database; `firstSeen`: nothing is staged for the user yet
+    /// (each spares the look-ups that could find nothing).
+    private func addMemberships(_ memberships: [MembershipRecord], to outcome: inout Outcome, isNew: Bool,
+                                firstSeen: Bool) throws {
         let user = outcome.user
         var added: Set<String> = []
         for membership in memberships {
@@ -364,7 +367,7 @@ private struct ImportResolver {
             let roles: [String]
             if added.contains(organization) {
                 roles = membership.roles ?? []
-            } else if try isMember(user, organization, isNew: isNew) {
+            } else if try isMember(user, organization, isNew: isNew, firstSeen: firstSeen) {
                 roles = membership.roles ?? []
             } else {
                 added.insert(organization)
@@ -376,7 +379,7 @@ private struct ImportResolver {
             for grant in uniqued(roles).map(MembershipGrant.role) + uniqued(membership.permissions).map(MembershipGrant.permission)
             where !outcome.grants.contains(where: { $0.organization == organization && $0.grant.key == grant.key
                                                        && $0.grant.table == grant.table }) {
-                if !joined, try holds(grant, user, organization, isNew: isNew) { continue }
+                if !joined, try holds(grant, user, organization, isNew: isNew, firstSeen: firstSeen) { continue }
                 outcome.grants.append((organization, grant))
                 outcome.changes.append(grant.added(user: user, organization: organization))
             }
@@ -401,6 +404,7 @@ private struct ImportResolver {
     /// The row of user `id` as this import left it so far, or nil when there is no such user.
     private func currentRow(of id: String) throws(StoreError) -> UserRow? {
         if touched[id] == true || restaged.contains(id) { return try staging.stagedRow(of: id) }
+        if stored.hasNoUsers { return nil }
         defer { stored.userRow.reset() }
         return try stored.userRow.find(id) ? UserRow(stored.userRow) : nil
     }
@@ -409,24 +413,27 @@ private struct ImportResolver {
     /// import staged, else the database's holder unless this import gave that user a new row.
     private func holder(_ column: String, _ value: String) throws(StoreError) -> String? {
         if let staged = try staging.stagedHolder(column, value) { return staged }
-        guard let holder = try stored.holders[column]?.firstText(value), !restaged.contains(holder) else { return nil }
+        guard !stored.hasNoUsers, let holder = try stored.holders[column]?.firstText(value),
+              !restaged.contains(holder) else { return nil }
         return holder
     }
 
     /// Who holds `identity` now (imports never remove identities).
     private func holder(of identity: Identity) throws(StoreError) -> String? {
         if let staged = try staging.stagedHolder(of: identity) { return staged }
+        if stored.hasNoUsers { return nil }
         return try stored.identityHolder.firstText(identity.provider, identity.providerUserID)
     }
 
-    private func isMember(_ user: String, _ organization: String, isNew: Bool) throws(StoreError) -> Bool {
-        if try staging.isStagedMember(user: user, organization: organization) { return true }
+    private func isMember(_ user: String, _ organization: String, isNew: Bool, firstSeen: Bool) throws(StoreError) -> Bool {
+        if !firstSeen, try staging.isStagedMember(user: user, organization: organization) { return true }
         if isNew { return false }
         return try stored.member.firstText(user, organization) != nil
     }
 
-    private func holds(_ grant: MembershipGrant, _ user: String, _ organization: String, isNew: Bool) throws(StoreError) -> Bool {
-        if try staging.isStaged(grant, user: user, organization: organization) { return true }
+    private func holds(_ grant: MembershipGrant, _ user: String, _ organization: String, isNew: Bool,
+                       firstSeen: Bool) throws(StoreError) -> Bool {
+        if !firstSeen, try staging.isStaged(grant, user: user, organization: organization) { return true }
         if isNew { return false }
         let statement = switch grant {
         case .role: stored.role
@@ -439,6 +446,8 @@ private struct ImportResolver {
 /// The look-ups an import makes in the database, prepared once for its millions of calls.
 private struct StoredState {
     let userRow, identityHolder, member, role, grant: SQLiteStatement
+    /// Whether the database holds no user (a first import): then nothing is looked up in it.
+    let hasNoUsers: Bool
     /// By column (`email_lower`, `username`, `phone`): the user holding a value (the first by
     /// id, should a database from before unique usernames and phones hold one twice).
     let holders: [String: SQLiteStatement]
@@ -454,6 +463,7 @@ private struct StoredState {
             holders[column] = try connection.statement("SELECT id FROM users WHERE \(column) = ? ORDER BY id LIMIT 1")
         }
         self.holders = holders
+        hasNoUsers = try connection.integer("SELECT EXISTS (SELECT 1 FROM users)") == 0
     }
 }
 
