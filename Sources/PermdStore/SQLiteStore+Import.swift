@@ -5,10 +5,6 @@ import PermdPolicy
 public typealias ImportedUser = UserRecord
 
 extension SQLiteStore {
-    /// Past this many changes, an import is not logged change by change: the log is trimmed
-    /// instead, and readers behind it rebuild in full (cheaper than replaying each change).
-    static let largeImportChangeCount = 10_000
-
     /// The page cache an import runs with, in KiB: a large import's working set (the tables'
     /// and indexes' pages it touches) stays in memory instead of spilling to the WAL and being
     /// read back mid-transaction. Restored to the connection's setting afterwards.
@@ -80,11 +76,7 @@ extension SQLiteStore {
             summary.revision = start
             if log.count > 0 && !dryRun {
                 summary.revision = start + 1
-                if log.count > Self.largeImportChangeCount {
-                    try trimLog(through: summary.revision)
-                } else {
-                    try appendToLog(log.changes, revision: summary.revision)
-                }
+                try appendToLog(log.changes, revision: summary.revision)
                 try writeRevision(summary.revision)
             }
             return summary
@@ -207,15 +199,14 @@ private struct TextStatement {
     }
 }
 
-/// The changes an import made: counted, and kept for the change log only while there are
-/// few enough to log one by one (a large import trims the log instead).
+/// The changes an import made, every one logged: a running server applies them to its
+/// index instead of rebuilding it (SPEC §3's one second holds for large imports too).
 private struct ImportLog {
     private(set) var changes: [StateChange] = []
-    private(set) var count = 0
+    var count: Int { changes.count }
 
     mutating func add(_ new: [StateChange]) {
-        count += new.count
-        if count <= SQLiteStore.largeImportChangeCount { changes.append(contentsOf: new) }
+        changes.append(contentsOf: new)
     }
 }
 
