@@ -118,6 +118,11 @@ public protocol StateReader {
     /// longer reaches back that far (the caller then rebuilds in full).
     func changes(after revision: UInt64) throws -> [ChangeRecord]?
 
+    /// The same changes handed to `sink` one at a time, in one pass over the log (what an
+    /// index catching up with a large import reads); false, with nothing handed over, when
+    /// the log no longer reaches back that far. A default reads `changes(after:)`.
+    func readChanges(after revision: UInt64, into sink: inout some ChangeSink) throws -> Bool
+
     /// How many rows `readState` will feed, so that an index build can size its tables
     /// up front; nil when the reader cannot tell cheaply.
     func stateCounts() throws -> StateCounts?

@@ -268,6 +268,22 @@ struct ByteTable: Sendable {
         withKey(id) { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Whether key `a` orders before key `b` by bytes: for two keys of at most
+    /// `inlineBytes` bytes, two word comparisons of their records (byte-swapped, so that
+    /// integer order is byte order; the zero padding orders a prefix first, as identifiers
+    /// hold no zero bytes).
+    @inline(always)
+    func isOrdered(_ a: Int, before b: Int) -> Bool {
+        let first = records.address(2 &* a)
+        let second = records.address(2 &* b)
+        guard first[0] & 0xFF <= UInt64(ByteTable.inlineBytes), second[0] & 0xFF <= UInt64(ByteTable.inlineBytes) else {
+            return withKey(b) { compare(a, $0) < 0 }
+        }
+        let (head, otherHead) = ((first[0] & ~0xFF).byteSwapped, (second[0] & ~0xFF).byteSwapped)
+        if head != otherHead { return head < otherHead }
+        return first[1].byteSwapped < second[1].byteSwapped
+    }
+
     /// Orders key `a` against `bytes` by bytes (the order of sorted ids and codes).
     func compare(_ id: Int, _ bytes: UnsafeRawBufferPointer) -> Int {
         withKey(id) { compareBytes($0, bytes) }

@@ -46,42 +46,30 @@ public final class IndexSnapshot: Sendable {
         return builder.finish(revision: revision, started: start)
     }
 
-    /// A new snapshot with these changes applied (only touched memberships copied).
-    /// Changes at or below this snapshot's revision are skipped. Returns nil when a change
-    /// needs a full rebuild (`.policyReloaded`) — the caller rebuilds.
+    /// A new snapshot with these changes applied (only the storage chunks they touch are
+    /// copied). Changes at or below this snapshot's revision are skipped. Returns nil when a
+    /// change needs a full rebuild (`.policyReloaded`) — the caller rebuilds.
     public func applying(_ changes: [ChangeRecord]) -> IndexSnapshot? {
-        var storage = self.storage
-        var revision = self.revision
-        for record in changes where record.revision > self.revision {
-            switch record.change {
-            case .policyReloaded:
-                return nil
-            case .userAdded(let user):
-                storage.addUser(user)
-            case .userRemoved(let user):
-                storage.removeUser(user)
-            case .organizationAdded(let code):
-                storage.addOrganization(code)
-            case .organizationRemoved(let code):
-                storage.removeOrganization(code, declared: policy.declaredOrganization(code) != nil)
-            case .profileUpdated, .organizationUpdated:
-                break
-            case .membershipAdded(let user, let organization):
-                storage.addMembership(user: user, organization: organization)
-            case .membershipRemoved(let user, let organization):
-                storage.removeMembership(user: user, organization: organization)
-            case .roleAssigned(let user, let organization, let role):
-                storage.setRole(user: user, organization: organization, role: role, to: true)
-            case .roleUnassigned(let user, let organization, let role):
-                storage.setRole(user: user, organization: organization, role: role, to: false)
-            case .permissionGranted(let user, let organization, let permission):
-                storage.setDirect(user: user, organization: organization, permission: permission, to: true)
-            case .permissionRevoked(let user, let organization, let permission):
-                storage.setDirect(user: user, organization: organization, permission: permission, to: false)
-            }
-            revision = max(revision, record.revision)
-        }
-        return IndexSnapshot(revision: revision, policy: policy, storage: storage,
+        var batch = ChangeBatch(self)
+        for record in changes where !record.feed(into: &batch) { break }
+        return next(from: &batch)
+    }
+
+    /// A new snapshot with the changes `reader` logs after this snapshot's revision, read in
+    /// one pass and applied as they arrive (an import of 100,000 users is hundreds of
+    /// thousands of them). Returns nil when the log no longer reaches back or a change needs
+    /// a full rebuild — the caller rebuilds.
+    public func applying(changesFrom reader: some StateReader) throws -> IndexSnapshot? {
+        // Reading and applying a long log run on two threads, as a full build does.
+        var pipeline = ChangePipeline(ChangeBatch(self))
+        let reached = try reader.readChanges(after: revision, into: &pipeline)
+        var batch = pipeline.finish()
+        return reached ? next(from: &batch) : nil
+    }
+
+    private func next(from batch: inout ChangeBatch) -> IndexSnapshot? {
+        guard let storage = batch.finish() else { return nil }
+        return IndexSnapshot(revision: batch.revision, policy: policy, storage: storage,
                              buildMilliseconds: buildMilliseconds)
     }
 }

@@ -1,20 +1,20 @@
 import PermdCore
 
-/// The changes of the change log, applied one at a time (`IndexSnapshot.applying(_:)`),
-/// and the setters a full build shares with them.
+/// The changes of the change log (`ChangeBatch` applies them), and the setters a full
+/// build shares with them.
 extension IndexStorage {
     // MARK: Users and organizations
 
-    mutating func addUser(_ id: String) {
-        withBytes(id) { addUser($0) }
-    }
-
-    mutating func addUser(_ id: UnsafeRawBufferPointer) {
-        if users.insert(id).isNew { membershipsOfUser.appendUser() }
+    /// Marks the user known (interning it when new); returns its slot.
+    @discardableResult
+    mutating func addUser(_ id: UnsafeRawBufferPointer) -> Int {
+        let (slot, isNew) = users.insert(id)
+        if isNew { membershipsOfUser.appendUser() }
+        return slot
     }
 
     /// Removes a user and its memberships.
-    mutating func removeUser(_ id: String) {
+    mutating func removeUser(_ id: UnsafeRawBufferPointer) {
         guard let user = users.slot(id) else { return }
         while let membership = membershipsOfUser.firstMembership(ofUser: user) { removeMembership(membership) }
         users.remove(user)
@@ -41,15 +41,9 @@ extension IndexStorage {
 
     // MARK: Memberships
 
-    /// Adds the membership of a known user in a known organization (ignored otherwise);
-    /// returns it. `sorted: false` leaves the organization's member list to `sortMembers()`.
-    @discardableResult
-    mutating func addMembership(user id: String, organization code: String, sorted: Bool = true) -> Int? {
-        guard let user = users.slot(id), let organization = organizations.slot(code) else { return nil }
-        return addMembership(user: user, organization: organization, sorted: sorted)
-    }
-
-    /// Adds the membership of user slot `user` in organization slot `organization`.
+    /// Adds the membership of user slot `user` in organization slot `organization`; returns
+    /// it. `sorted: false` leaves the organization's member list to `sortMembers()` or
+    /// `listMembers(_:)`.
     @discardableResult
     mutating func addMembership(user: Int, organization: Int, sorted: Bool = true) -> Int {
         indexMemberships()
@@ -66,8 +60,8 @@ extension IndexStorage {
         return membership
     }
 
-    mutating func removeMembership(user id: String, organization code: String) {
-        guard let membership = membershipSlot(user: id, organization: code) else { return }
+    mutating func removeMembership(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) {
+        guard let membership = membershipSlot(user: user, organization: organization) else { return }
         removeMembership(membership)
     }
 
@@ -82,31 +76,15 @@ extension IndexStorage {
 
     // MARK: Roles and direct permissions
 
-    /// Assigns or unassigns a role, and recomputes the membership's effective bits (unknown
-    /// roles grant nothing and are ignored).
-    mutating func setRole(user: String, organization: String, role: String, to value: Bool) {
-        guard let membership = membershipSlot(user: user, organization: organization) else { return }
-        withBytes(role) { setRole(membership: membership, role: $0, to: value) }
-        recomputeEffective(membership)
-    }
-
-    /// Sets or clears a role's bit, leaving the effective bits to `recomputeEffective(_:)`
-    /// (a full build computes them once per membership).
+    /// Sets or clears a role's bit (unknown roles grant nothing and are ignored), leaving the
+    /// effective bits to `recomputeEffective(_:)` (computed once per membership).
     mutating func setRole(membership: Int, role: UnsafeRawBufferPointer, to value: Bool) {
         guard let roleBit = policy.roleTable.find(role) else { return }
         rows.set(row: membership, word: roleWord, bit: roleBit, to: value)
     }
 
-    /// Grants or revokes a direct permission, and recomputes the membership's effective bits
-    /// (unknown permissions are ignored).
-    mutating func setDirect(user: String, organization: String, permission: String, to value: Bool) {
-        guard let membership = membershipSlot(user: user, organization: organization) else { return }
-        withBytes(permission) { setDirect(membership: membership, permission: $0, to: value) }
-        recomputeEffective(membership)
-    }
-
-    /// Sets or clears a direct permission's bit, leaving the effective bits to
-    /// `recomputeEffective(_:)`.
+    /// Sets or clears a direct permission's bit (unknown permissions are ignored), leaving
+    /// the effective bits to `recomputeEffective(_:)`.
     mutating func setDirect(membership: Int, permission: UnsafeRawBufferPointer, to value: Bool) {
         guard let bit = policy.permissionTable.find(permission) else { return }
         rows.set(row: membership, word: directWord, bit: bit, to: value)
@@ -131,6 +109,33 @@ extension IndexStorage {
 
     // MARK: Ordering by user id
 
+    /// Puts memberships added with `sorted: false` into their organizations' member lists:
+    /// per organization, the new ones sorted by user id and merged in one pass.
+    mutating func listMembers(_ added: [UInt32]) {
+        var byOrganization: [Int: [UInt32]] = [:]
+        for membership in added where rows[Int(membership), IndexStorage.ownerWord] != IndexStorage.deadOwner {
+            byOrganization[owner(of: Int(membership)).organization, default: []].append(membership)
+        }
+        let isOrdered = userOrder()
+        for (organization, var members) in byOrganization {
+            // An import in id order (an export's order) needs no sort.
+            if !zip(members, members.dropFirst()).allSatisfy({ isOrdered($0, $1) }) { members.sort(by: isOrdered) }
+            organizationMembers[organization].insert(sorted: members, by: isOrdered)
+        }
+    }
+
+    /// Orders two memberships by their users' ids.
+    func userOrder() -> (UInt32, UInt32) -> Bool {
+        // Captures only what it reads, so that a member list being changed is not shared
+        // with the closure (which would force a copy).
+        let rows = self.rows
+        let users = self.users.keys
+        return { a, b in
+            users.isOrdered(Int(rows[Int(a), IndexStorage.ownerWord] >> 32),
+                            before: Int(rows[Int(b), IndexStorage.ownerWord] >> 32))
+        }
+    }
+
     /// A predicate: is a membership's user id ordered before the user of `membership`?
     func isBefore(_ membership: Int) -> (UInt32) -> Bool {
         let user = owner(of: membership).user
@@ -139,8 +144,7 @@ extension IndexStorage {
         let rows = self.rows
         let users = self.users.keys
         return { other in
-            let otherUser = Int(rows[Int(other), IndexStorage.ownerWord] >> 32)
-            return users.withKey(user) { users.compare(otherUser, $0) < 0 }
+            users.isOrdered(Int(rows[Int(other), IndexStorage.ownerWord] >> 32), before: user)
         }
     }
 }

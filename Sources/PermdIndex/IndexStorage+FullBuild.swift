@@ -65,9 +65,7 @@ extension IndexStorage {
     /// interned in id order, as the store feeds them).
     private func userRanks() -> [UInt32]? {
         let users = self.users.keys
-        let inOrder = users.count < 2 || (1..<users.count).allSatisfy { user in
-            users.withKey(user) { users.compare(user - 1, $0) < 0 }
-        }
+        let inOrder = users.count < 2 || (1..<users.count).allSatisfy { users.isOrdered($0 - 1, before: $0) }
         if inOrder { return nil }
         // Sort by the first 8 bytes (big-endian, so integer order is byte order), then by
         // the whole id only on ties. Identifiers hold no zero bytes, so padding is safe.
@@ -79,7 +77,7 @@ extension IndexStorage {
         }
         order.sort { a, b in
             if a.prefix != b.prefix { return a.prefix < b.prefix }
-            return users.withKey(Int(b.user)) { users.compare(Int(a.user), $0) < 0 }
+            return users.isOrdered(Int(a.user), before: Int(b.user))
         }
         var rank = [UInt32](repeating: 0, count: users.count)
         for (position, entry) in order.enumerated() { rank[Int(entry.user)] = UInt32(position) }

@@ -65,6 +65,76 @@ struct MemberList: Sendable {
         }
     }
 
+    /// Inserts `members`, sorted by `isOrdered` and none of them in the list yet, at their
+    /// sorted places: each chunk that receives some is rebuilt once (split when it outgrows
+    /// `maxChunk`), and the others stay shared with earlier snapshots. For a batch of many,
+    /// this walks the list once instead of searching it from the top for each member.
+    mutating func insert(sorted members: [UInt32], by isOrdered: (UInt32, UInt32) -> Bool) {
+        guard !members.isEmpty else { return }
+        guard !chunks.isEmpty else {
+            self = MemberList(sorted: members)
+            return
+        }
+        count += members.count
+        var merged: [[UInt32]] = []
+        merged.reserveCapacity(chunks.count + 2 * members.count / MemberList.maxChunk + 1)
+        var next = 0
+        var untouched = 0
+        while next < members.count {
+            // The chunk the next member goes into: the first whose last entry is not before
+            // it; past the end, the last chunk, which then takes every member left.
+            var low = untouched
+            var high = chunks.count
+            while low < high {
+                let mid = (low + high) / 2
+                if isOrdered(chunks[mid][chunks[mid].count - 1], members[next]) { low = mid + 1 } else { high = mid }
+            }
+            let target = min(low, chunks.count - 1)
+            merged.append(contentsOf: chunks[untouched..<target])
+            var end = next + 1
+            if target == chunks.count - 1 {
+                end = members.count
+            } else {
+                let last = chunks[target][chunks[target].count - 1]
+                while end < members.count && isOrdered(members[end], last) { end += 1 }
+            }
+            MemberList.merge(chunks[target], members[next..<end], into: &merged, by: isOrdered)
+            next = end
+            untouched = target + 1
+        }
+        merged.append(contentsOf: chunks[untouched...])
+        chunks = merged
+    }
+
+    /// Appends to `lists` the chunk `chunk` with `members` merged in (sorted, each one found
+    /// by a binary search from the last one's place), cut into pieces of at most `maxChunk`.
+    private static func merge(_ chunk: [UInt32], _ members: ArraySlice<UInt32>, into lists: inout [[UInt32]],
+                              by isOrdered: (UInt32, UInt32) -> Bool) {
+        var merged: [UInt32] = []
+        merged.reserveCapacity(chunk.count + members.count)
+        var position = 0
+        for member in members {
+            var low = position
+            var high = chunk.count
+            while low < high {
+                let mid = (low + high) / 2
+                if isOrdered(chunk[mid], member) { low = mid + 1 } else { high = mid }
+            }
+            merged.append(contentsOf: chunk[position..<low])
+            merged.append(member)
+            position = low
+        }
+        merged.append(contentsOf: chunk[position...])
+        let pieces = (merged.count + maxChunk - 1) / maxChunk
+        guard pieces > 1 else {
+            lists.append(merged)
+            return
+        }
+        for piece in 0..<pieces {
+            lists.append(Array(merged[piece * merged.count / pieces..<(piece + 1) * merged.count / pieces]))
+        }
+    }
+
     /// Removes `member`, which sits at or after the first position not before its key.
     mutating func remove(_ member: UInt32, isBefore: (UInt32) -> Bool) {
         var (chunk, offset) = lowerBound(isBefore)

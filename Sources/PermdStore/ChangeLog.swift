@@ -1,45 +1,71 @@
+import Foundation
 import PermdCore
 
 /// How a `StateChange` is stored in the `changes` table: a kind word and up to three names.
 enum ChangeLogRow {
-    static func encode(_ change: StateChange) -> (kind: String, user: String?, org: String?, key: String?) {
-        switch change {
-        case .userAdded(let user): ("user_added", user, nil, nil)
-        case .userRemoved(let user): ("user_removed", user, nil, nil)
-        case .profileUpdated(let user): ("profile_updated", user, nil, nil)
-        case .organizationAdded(let code): ("organization_added", nil, code, nil)
-        case .organizationUpdated(let code): ("organization_updated", nil, code, nil)
-        case .organizationRemoved(let code): ("organization_removed", nil, code, nil)
-        case .membershipAdded(let user, let org): ("membership_added", user, org, nil)
-        case .membershipRemoved(let user, let org): ("membership_removed", user, org, nil)
-        case .roleAssigned(let user, let org, let role): ("role_assigned", user, org, role)
-        case .roleUnassigned(let user, let org, let role): ("role_unassigned", user, org, role)
-        case .permissionGranted(let user, let org, let key): ("permission_granted", user, org, key)
-        case .permissionRevoked(let user, let org, let key): ("permission_revoked", user, org, key)
-        case .policyReloaded: ("policy_reloaded", nil, nil, nil)
+    /// The word stored for each kind.
+    static func word(_ kind: ChangeKind) -> String {
+        switch kind {
+        case .userAdded: "user_added"
+        case .userRemoved: "user_removed"
+        case .profileUpdated: "profile_updated"
+        case .organizationAdded: "organization_added"
+        case .organizationUpdated: "organization_updated"
+        case .organizationRemoved: "organization_removed"
+        case .membershipAdded: "membership_added"
+        case .membershipRemoved: "membership_removed"
+        case .roleAssigned: "role_assigned"
+        case .roleUnassigned: "role_unassigned"
+        case .permissionGranted: "permission_granted"
+        case .permissionRevoked: "permission_revoked"
+        case .policyReloaded: "policy_reloaded"
         }
     }
 
-    /// The change a stored row describes; nil for a kind this build does not know.
-    static func decode(kind: String, user: String?, org: String?, key: String?) -> StateChange? {
-        let user = user ?? ""
-        let org = org ?? ""
-        let key = key ?? ""
+    /// Every kind with its word as bytes, by the word's length: reading the log compares a
+    /// row's kind with at most four words, without a `String` per row.
+    private static let wordsByLength: [[(kind: ChangeKind, word: [UInt8])]] = {
+        let words = ChangeKind.allCases.map { (kind: $0, word: Array(word($0).utf8)) }
+        var byLength = [[(kind: ChangeKind, word: [UInt8])]](repeating: [], count: words.map(\.word.count).max()! + 1)
+        for entry in words { byLength[entry.word.count].append(entry) }
+        return byLength
+    }()
+
+    static func encode(_ change: StateChange) -> (kind: String, user: String?, org: String?, key: String?) {
+        let kind = change.kind
+        let names = change.names
+        return (word(kind), namesUser(kind) ? names.user : nil, namesOrganization(kind) ? names.organization : nil,
+                namesKey(kind) ? names.key : nil)
+    }
+
+    /// The kind a stored word names; nil for a word this build does not know.
+    static func kind(_ word: UnsafeRawBufferPointer) -> ChangeKind? {
+        guard word.count < wordsByLength.count, let start = word.baseAddress else { return nil }
+        return wordsByLength[word.count].first { entry in
+            entry.word.withUnsafeBytes { memcmp($0.baseAddress!, start, word.count) == 0 }
+        }?.kind
+    }
+
+    private static func namesUser(_ kind: ChangeKind) -> Bool {
         switch kind {
-        case "user_added": return .userAdded(user: user)
-        case "user_removed": return .userRemoved(user: user)
-        case "profile_updated": return .profileUpdated(user: user)
-        case "organization_added": return .organizationAdded(code: org)
-        case "organization_updated": return .organizationUpdated(code: org)
-        case "organization_removed": return .organizationRemoved(code: org)
-        case "membership_added": return .membershipAdded(user: user, organization: org)
-        case "membership_removed": return .membershipRemoved(user: user, organization: org)
-        case "role_assigned": return .roleAssigned(user: user, organization: org, role: key)
-        case "role_unassigned": return .roleUnassigned(user: user, organization: org, role: key)
-        case "permission_granted": return .permissionGranted(user: user, organization: org, permission: key)
-        case "permission_revoked": return .permissionRevoked(user: user, organization: org, permission: key)
-        case "policy_reloaded": return .policyReloaded
-        default: return nil
+        case .userAdded, .userRemoved, .profileUpdated, .membershipAdded, .membershipRemoved,
+             .roleAssigned, .roleUnassigned, .permissionGranted, .permissionRevoked: true
+        case .organizationAdded, .organizationUpdated, .organizationRemoved, .policyReloaded: false
+        }
+    }
+
+    private static func namesOrganization(_ kind: ChangeKind) -> Bool {
+        switch kind {
+        case .organizationAdded, .organizationUpdated, .organizationRemoved, .membershipAdded, .membershipRemoved,
+             .roleAssigned, .roleUnassigned, .permissionGranted, .permissionRevoked: true
+        case .userAdded, .userRemoved, .profileUpdated, .policyReloaded: false
+        }
+    }
+
+    private static func namesKey(_ kind: ChangeKind) -> Bool {
+        switch kind {
+        case .roleAssigned, .roleUnassigned, .permissionGranted, .permissionRevoked: true
+        default: false
         }
     }
 }

@@ -7,10 +7,6 @@ import PermdPolicy
 public typealias ImportedUser = UserRecord
 
 extension SQLiteStore {
-    /// Past this many changes, an import is not logged change by change: the log is trimmed
-    /// instead, and readers behind it rebuild in full (cheaper than replaying each change).
-    static let largeImportChangeCount = 10_000
-
     /// The page cache an import runs with, in KiB: what it stages and the pages its merge
     /// touches stay in memory instead of spilling mid-transaction. Restored afterwards.
     static let importCacheKiB = 131_072
@@ -94,9 +90,9 @@ extension SQLiteStore {
                 }
             }
             let revision = resolution.revision + 1
-            let logsEachChange = resolution.changeCount <= Self.largeImportChangeCount
-            try staging.merge(revision: revision, at: resolution.now, logging: logsEachChange)
-            if !logsEachChange { try trimLog(through: revision) }
+            // Every change is logged, a large import's too: a running server applies them
+            // (SPEC §3's second) instead of rebuilding in full.
+            try staging.merge(revision: revision, at: resolution.now, logging: true)
             try writeRevision(revision)
             try connection.run("COMMIT")
             if let lockTaken {
@@ -262,8 +258,7 @@ private struct ImportResolver {
         for (organization, grant) in outcome.grants { try staging.stage(grant, user: user, organization: organization) }
         for change in outcome.changes {
             resolution.changeCount += 1
-            // Past the limit the log is trimmed instead: staging more would be wasted.
-            if resolution.changeCount <= SQLiteStore.largeImportChangeCount { try staging.stageChange(change) }
+            try staging.stageChange(change)
         }
     }
 

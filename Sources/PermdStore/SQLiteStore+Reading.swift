@@ -30,22 +30,29 @@ extension SQLiteStore {
     /// The committed changes after `revision`, oldest first; nil when the log was trimmed
     /// past it (or `revision` is ahead of the database): the caller rebuilds in full.
     public func changes(after revision: UInt64) throws -> [ChangeRecord]? {
-        try readTransaction { () throws -> [ChangeRecord]? in
+        var records = ChangeList()
+        return try readChanges(after: revision, into: &records) ? records.records : nil
+    }
+
+    /// The committed changes after `revision`, handed to `sink` in one pass (no `String`
+    /// per name, no array of them all); false when the log was trimmed past `revision` (or
+    /// `revision` is ahead of the database). A row of a kind this build does not know (a
+    /// newer permd wrote it) reads as `.policyReloaded`: the reader rebuilds in full.
+    public func readChanges(after revision: UInt64, into sink: inout some ChangeSink) throws -> Bool {
+        try readTransaction { () throws -> Bool in
             let floor = UInt64(try connection.integer("SELECT value FROM meta WHERE key = 'log_floor'") ?? 0)
             let current = try readRevision()
-            guard revision >= floor, revision <= current else { return nil }
-            var records: [ChangeRecord] = []
-            var unreadable = false
-            try rows("SELECT revision, kind, user, org, key FROM changes WHERE revision > ? ORDER BY revision, rowid",
-                     [.integer(Int64(revision))]) { row in
-                if let change = ChangeLogRow.decode(kind: row.text(1), user: row.optionalText(2),
-                                                    org: row.optionalText(3), key: row.optionalText(4)) {
-                    records.append(ChangeRecord(revision: UInt64(row.integer(0)), change: change))
-                } else {
-                    unreadable = true
-                }
+            guard revision >= floor, revision <= current else { return false }
+            let statement = try connection.statement(
+                "SELECT revision, kind, user, org, key FROM changes WHERE revision > ? ORDER BY revision, rowid")
+            try statement.bind([.integer(Int64(revision))])
+            defer { statement.reset() }
+            while try statement.step() {
+                let kind = ChangeLogRow.kind(statement.bytes(1)) ?? .policyReloaded
+                guard sink.change(revision: UInt64(statement.integer(0)), kind, user: statement.bytes(2),
+                                  organization: statement.bytes(3), key: statement.bytes(4)) else { break }
             }
-            return unreadable ? nil : records
+            return true
         }
     }
 
@@ -192,6 +199,19 @@ extension SQLiteStore {
         } catch {
             throw StoreError(.sqlite(code: 1), path: connection.path, message: "\(error)")
         }
+    }
+}
+
+/// Collects the change log as records (`changes(after:)`).
+private struct ChangeList: ChangeSink {
+    var records: [ChangeRecord] = []
+
+    mutating func change(revision: UInt64, _ kind: ChangeKind, user: UnsafeRawBufferPointer,
+                         organization: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) -> Bool {
+        records.append(ChangeRecord(revision: revision, change: StateChange(
+            kind, user: String(decoding: user, as: UTF8.self), organization: String(decoding: organization, as: UTF8.self),
+            key: String(decoding: key, as: UTF8.self))))
+        return true
     }
 }
 

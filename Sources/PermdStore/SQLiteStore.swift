@@ -205,12 +205,6 @@ public final class SQLiteStore: StateStore {
         }
     }
 
-    /// Drops the log up to and including `revision`: readers behind it rebuild in full.
-    func trimLog(through revision: UInt64) throws(StoreError) {
-        try connection.run("DELETE FROM changes WHERE revision <= ?", .integer(Int64(revision)))
-        try connection.run("UPDATE meta SET value = ? WHERE key = 'log_floor'", .integer(Int64(revision)))
-    }
-
     // MARK: - Schema
 
     func refuseNewer(_ version: Int) throws(StoreError) {
