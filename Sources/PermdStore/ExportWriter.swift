@@ -182,6 +182,7 @@ public struct StaleGrants: Sendable, Hashable {
     /// Direct grants of permissions the policies do not define.
     public var permissions = 0
 
+    /// None left out.
     public init() {}
 
     /// How many grants were left out.

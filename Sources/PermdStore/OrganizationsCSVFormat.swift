@@ -109,9 +109,13 @@ public enum OrganizationsCSVFormat {
 /// One row of an organizations CSV: the code (nil in Kinde's form, which gives none), the
 /// name and the external id as given (nil when blank), and the row's line.
 public struct OrganizationRow: Sendable, Hashable {
+    /// The organization's code; nil in Kinde's form.
     public var code: String?
+    /// Its display name.
     public var name: String?
+    /// Its external id (Kinde's `id`).
     public var externalID: String?
+    /// The 1-based line of the row (the header is line 1).
     public var line: Int
 
     /// - Parameters: see each property.
@@ -125,9 +129,12 @@ public struct OrganizationRow: Sendable, Hashable {
 
 /// The rows an organizations CSV held, and the problems found reading it.
 public struct ImportedOrganizations: Sendable {
+    /// The well-formed rows, in file order.
     public var rows: [OrganizationRow] = []
+    /// The problems found, each at its line.
     public var diagnostics: [Diagnostic] = []
 
+    /// No rows, no problems.
     public init() {}
 }
 
@@ -215,7 +222,9 @@ public struct OrganizationImportPlanner {
 
 /// What an organizations import will hand to the store.
 public struct OrganizationImportPlan: Sendable {
+    /// The organizations to add or update, in file order, one per code.
     public var organizations: [OrganizationImport] = []
+    /// Every problem of the file, parse and plan, in line order.
     public var diagnostics: [Diagnostic] = []
 
     /// Whether the plan may be applied: no diagnostic is an error.
@@ -225,7 +234,9 @@ public struct OrganizationImportPlan: Sendable {
 /// One organization to add, or whose name and external id to update (the fields given; nil
 /// leaves the stored one), from the row on `line`.
 public struct OrganizationImport: Sendable, Hashable {
+    /// The code, and the name and external id to set (nil: leave the stored one).
     public var record: OrganizationRecord
+    /// The row's line, for refusals.
     public var line: Int
 
     /// - Parameters: see each property.
@@ -237,14 +248,19 @@ public struct OrganizationImport: Sendable, Hashable {
 
 /// What an organizations import changed (or, in a dry run, would change).
 public struct OrganizationImportSummary: Sendable, Hashable, CustomStringConvertible {
+    /// Organizations that did not exist.
     public var added = 0
+    /// Organizations whose name or external id changed.
     public var updated = 0
+    /// Organizations the file gives as they are.
     public var unchanged = 0
     /// The revision after the import (unchanged by a dry run or an import that changed nothing).
     public var revision: UInt64 = 0
 
+    /// Nothing counted yet.
     public init() {}
 
+    /// `organizations: 2 added, 0 updated, 3 unchanged; revision 4`.
     public var description: String {
         "organizations: \(added) added, \(updated) updated, \(unchanged) unchanged; revision \(revision)"
     }
