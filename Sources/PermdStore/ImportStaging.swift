@@ -190,6 +190,17 @@ final class ImportStaging {
         try identityHolder.firstText(identity.provider, identity.providerUserID)
     }
 
+    /// Whether a new user with `id` is staged.
+    func isStagedUser(_ id: String) throws(StoreError) -> Bool {
+        defer { newUserRow.reset() }
+        return try newUserRow.find(id)
+    }
+
+    /// Whether a membership in organization `code` is staged.
+    func hasStagedMembers(in code: String) throws(StoreError) -> Bool {
+        try connection.integer("SELECT EXISTS (SELECT 1 FROM temp.import_memberships WHERE org = ?)", .text(code)) == 1
+    }
+
     func isStagedMember(user: String, organization: String) throws(StoreError) -> Bool {
         try member.firstText(user, organization) != nil
     }

@@ -84,12 +84,12 @@ extension SQLiteStore {
                 importWillTakeWriteLock?()
                 try connection.run("BEGIN IMMEDIATE")
                 lockTaken = (.now, threadCPUTime())
-                guard try readRevision() == resolution.revision, try readLogFloor() == resolution.logFloor else {
+                guard try stillHolds(resolution, staging: staging) else {
                     try connection.run("ROLLBACK")
                     return nil
                 }
             }
-            let revision = resolution.revision + 1
+            let revision = try readRevision() + 1
             // Every change is logged, a large import's too: a running server applies them
             // (SPEC §3's second) instead of rebuilding in full.
             try staging.merge(revision: revision, at: resolution.now, logging: true)
@@ -155,6 +155,57 @@ extension SQLiteStore {
         }
     }
 
+    /// Whether what the import decided still holds under the write lock: nothing was
+    /// committed since its reading, or nothing committed concerns it — a change to no user it
+    /// touches, by which no email, username, phone, identity or id it gives became taken, and
+    /// no removal of an organization it adds members to. (A server's sign-ins go on during a
+    /// long import; each would otherwise send it back to read everything again.)
+    private func stillHolds(_ resolution: ImportResolution, staging: ImportStaging) throws(StoreError) -> Bool {
+        guard try readLogFloor() == resolution.logFloor else { return false }
+        if try readRevision() == resolution.revision { return true }
+        let logged: [ChangeRecord]?
+        do {
+            logged = try changes(after: resolution.revision)
+        } catch {
+            throw error as? StoreError ?? StoreError(.sqlite(code: 1), path: connection.path, message: "\(error)")
+        }
+        guard let changes = logged else { return false }
+        let profile = try connection.statement("SELECT email_lower, username, phone FROM users WHERE id = ?")
+        let identities = try connection.statement("SELECT provider, provider_user_id FROM identities WHERE user = ?")
+        for record in changes {
+            switch record.change {
+            case .userAdded(let user), .profileUpdated(let user):
+                if resolution.touched[user] != nil { return false }
+                if try staging.isStagedUser(user) { return false }
+                defer { profile.reset() }
+                if try profile.find(user) {
+                    for (column, index) in [("email_lower", Int32(0)), ("username", 1), ("phone", 2)] {
+                        if let value = profile.optionalText(index), try staging.stagedHolder(column, value) != nil {
+                            return false
+                        }
+                    }
+                }
+                defer { identities.reset() }
+                try identities.bind(user, at: 1)
+                while try identities.step() {
+                    let identity = Identity(provider: identities.text(0), providerUserID: identities.text(1))
+                    if try staging.stagedHolder(of: identity) != nil { return false }
+                }
+            case .userRemoved(let user), .membershipAdded(let user, _), .membershipRemoved(let user, _),
+                 .roleAssigned(let user, _, _), .roleUnassigned(let user, _, _),
+                 .permissionGranted(let user, _, _), .permissionRevoked(let user, _, _):
+                if resolution.touched[user] != nil { return false }
+            case .organizationRemoved(let code):
+                if try staging.hasStagedMembers(in: code) { return false }
+            case .organizationAdded, .organizationUpdated:
+                break
+            case .policyReloaded:
+                return false
+            }
+        }
+        return true
+    }
+
     func readLogFloor() throws(StoreError) -> UInt64 {
         UInt64(try connection.integer("SELECT value FROM meta WHERE key = 'log_floor'") ?? 0)
     }
@@ -176,9 +227,12 @@ struct ImportResolution {
     var refusals: [ImportRefusal] = []
     /// How many changes the import makes (also those past the log's limit, not staged).
     var changeCount = 0
-    /// The revision and log floor of the state read: the merge needs them unchanged.
+    /// The revision and log floor of the state read: the merge needs the log to reach back
+    /// there, and nothing committed since to concern what the import staged.
     var revision: UInt64
     var logFloor: UInt64
+    /// The users the import touches: true for those it creates.
+    var touched: [String: Bool] = [:]
     /// The time the import's rows are created and updated at.
     let now = currentMilliseconds()
 }
@@ -195,8 +249,6 @@ private struct ImportResolver {
     var resolution: ImportResolution
     /// The same look-ups in the database as read, prepared once.
     private let stored: StoredState
-    /// The users this import touched so far: true for those it creates.
-    private var touched: [String: Bool] = [:]
     /// Existing users whose new profile is staged (so the values they held may be free now).
     private var restaged: Set<String> = []
 
@@ -241,7 +293,7 @@ private struct ImportResolver {
 
     private mutating func stage(_ outcome: Outcome) throws(StoreError) {
         let user = outcome.user
-        let isNew = touched[user] ?? outcome.created
+        let isNew = resolution.touched[user] ?? outcome.created
         if let row = outcome.row {
             if outcome.created {
                 try staging.stageNewUser(user, row, at: resolution.now)
@@ -252,7 +304,7 @@ private struct ImportResolver {
                 restaged.insert(user)
             }
         }
-        touched[user] = isNew
+        resolution.touched[user] = isNew
         for identity in outcome.identities { try staging.stageIdentity(identity, user: user) }
         for organization in outcome.memberships { try staging.stageMembership(user: user, organization: organization) }
         for (organization, grant) in outcome.grants { try staging.stage(grant, user: user, organization: organization) }
@@ -280,7 +332,7 @@ private struct ImportResolver {
             }
         }
         var id = try store.generateUserID()
-        while touched[id] != nil { id = try store.generateUserID() }
+        while resolution.touched[id] != nil { id = try store.generateUserID() }
         return try create(id, given, record)
     }
 
@@ -319,12 +371,12 @@ private struct ImportResolver {
         let memberships = record.memberships.isEmpty
             ? [MembershipRecord(organization: store.policy.settings.defaultOrganization, roles: nil)]
             : record.memberships
-        try addMemberships(memberships, to: &outcome, isNew: true, firstSeen: touched[id] == nil)
+        try addMemberships(memberships, to: &outcome, isNew: true, firstSeen: resolution.touched[id] == nil)
         return outcome
     }
 
     private func update(_ id: String, from stored: UserRow, with given: UserRow, _ record: UserRecord) throws -> Outcome {
-        let isNew = touched[id] == true
+        let isNew = resolution.touched[id] == true
         var outcome = Outcome(user: id, created: false)
         let row = store.updatedImportedRow(stored, with: given)
         var changed = false
@@ -346,7 +398,7 @@ private struct ImportResolver {
             }
         }
         if changed { outcome.changes.append(.profileUpdated(user: id)) }
-        try addMemberships(record.memberships, to: &outcome, isNew: isNew, firstSeen: touched[id] == nil)
+        try addMemberships(record.memberships, to: &outcome, isNew: isNew, firstSeen: resolution.touched[id] == nil)
         return outcome
     }
 
@@ -398,7 +450,7 @@ private struct ImportResolver {
 
     /// The row of user `id` as this import left it so far, or nil when there is no such user.
     private func currentRow(of id: String) throws(StoreError) -> UserRow? {
-        if touched[id] == true || restaged.contains(id) { return try staging.stagedRow(of: id) }
+        if resolution.touched[id] == true || restaged.contains(id) { return try staging.stagedRow(of: id) }
         if stored.hasNoUsers { return nil }
         defer { stored.userRow.reset() }
         return try stored.userRow.find(id) ? UserRow(stored.userRow) : nil

@@ -49,17 +49,64 @@ import Testing
         #expect(summary.revision == (try db.store.currentRevision()))
     }
 
-    @Test func anImportThatKeepsLosingTheRaceReadsUnderTheWriteLock() throws {
+    @Test func writesThatConcernNothingTheImportStagedDoNotSendItBackToRead() throws {
         let db = try StoreFixture()
+        _ = try db.store.perform([.addUser(NewUser(id: "ana"))])
         let other = try Self.otherProcess(db)
         var calls = 0
         db.store.importWillTakeWriteLock = {
             calls += 1
-            _ = try? other.perform([.addUser(NewUser(id: "u\(calls)"))])
+            // A server's traffic meanwhile: sign-ups and changes to users the import does not touch.
+            _ = try? other.perform([
+                .signIn(SignInRequest(provider: "google", providerUserID: "\(calls)", email: "u\(calls)@x.io",
+                                      emailVerified: true)),
+                .addMember(user: "ana", organization: "org_acme", roles: nil),
+            ])
         }
-        let summary = try db.store.applyImport([UserRecord(id: "ana", line: 2)], dryRun: false)
+        let revision = try db.store.currentRevision()
+        let summary = try db.store.applyImport([
+            UserRecord(id: "bo", profile: UserProfile(email: "bo@x.io"),
+                       memberships: [MembershipRecord(organization: "org_acme", roles: ["auditor"])], line: 2),
+        ], dryRun: false)
+        #expect(calls == 1, "merged on the first reading")
+        #expect(summary.usersCreated == 1 && summary.revision == revision + 3, "after the other two writes")
+        #expect(try db.store.userIDs(inOrganization: "org_acme") == ["ana", "bo"])
+    }
+
+    @Test func aWriteThatTakesAValueTheImportGivesSendsItBackToReadAndTheImportIsRefused() throws {
+        let db = try StoreFixture()
+        let other = try Self.otherProcess(db)
+        db.store.importWillTakeWriteLock = {
+            _ = try? other.perform([.signIn(SignInRequest(provider: "google", providerUserID: "1", email: "BO@x.io",
+                                                          emailVerified: true))])
+        }
+        do {
+            _ = try db.store.applyImport([UserRecord(id: "bo", profile: UserProfile(email: "bo@x.io"), line: 2)],
+                                         dryRun: false)
+            Issue.record("the import took an email another user took meanwhile")
+        } catch {
+            guard case .importRefused(let refusals) = error.kind else { throw error }
+            #expect(refusals.map(\.line) == [2] && refusals.first?.error.reason == .emailTaken)
+        }
+        #expect(try db.store.userIDs(inOrganization: nil).count == 1)
+    }
+
+    @Test func anImportThatKeepsLosingTheRaceReadsUnderTheWriteLock() throws {
+        let db = try StoreFixture()
+        _ = try db.store.perform([.addUser(NewUser(id: "bo"))])
+        let other = try Self.otherProcess(db)
+        var calls = 0
+        db.store.importWillTakeWriteLock = {
+            calls += 1
+            // Each time a change to the very user the import updates.
+            _ = try? other.perform([calls % 2 == 1
+                ? .assignRole(user: "bo", organization: "org_default", role: "auditor")
+                : .unassignRole(user: "bo", organization: "org_default", role: "auditor")])
+        }
+        let summary = try db.store.applyImport([UserRecord(id: "bo", profile: UserProfile(firstName: "Bo"), line: 2)],
+                                               dryRun: false)
         #expect(calls == SQLiteStore.importReadAttempts)
-        #expect(summary.usersCreated == 1)
-        #expect(try db.store.userIDs(inOrganization: nil) == ["ana", "u1", "u2", "u3"])
+        #expect(summary.usersUpdated == 1)
+        #expect(try db.store.user("bo")?.profile.firstName == "Bo")
     }
 }
