@@ -83,8 +83,6 @@ final class ImportStaging {
                 last_name TEXT, picture TEXT, email_verified INTEGER, phone_verified INTEGER
             ) WITHOUT ROWID;
             CREATE TEMP TABLE import_changes (kind TEXT NOT NULL, user TEXT, org TEXT, key TEXT);
-            CREATE INDEX temp.import_users_by_username_lookup ON import_users (username) WHERE username IS NOT NULL;
-            CREATE INDEX temp.import_users_by_phone_lookup ON import_users (phone) WHERE phone IS NOT NULL;
             CREATE INDEX temp.import_profiles_by_email ON import_profiles (email_lower) WHERE email_lower IS NOT NULL;
             CREATE INDEX temp.import_profiles_by_username ON import_profiles (username) WHERE username IS NOT NULL;
             CREATE INDEX temp.import_profiles_by_phone ON import_profiles (phone) WHERE phone IS NOT NULL;
@@ -215,12 +213,12 @@ final class ImportStaging {
     // MARK: - Merging
 
     /// Writes everything staged into the database, inside the caller's write transaction, and
-    /// (with `logging`) the staged changes into the change log with `revision`.
+    /// the staged changes into the change log with `revision` (whose start the caller recorded).
     ///
     /// Foreign keys must be off (the import checked them against the state it read, which the
     /// caller made sure did not change): with them on, SQLite checks each row again and cannot
     /// copy rows without decoding them.
-    func merge(revision: UInt64, at now: Int64, logging: Bool) throws(StoreError) {
+    func merge(revision: UInt64, at now: Int64) throws(StoreError) {
         // Updated profiles first, with their unique values cleared and then set: users that
         // swap emails (or hand one to a new user) never hold one value twice on the way.
         try connection.execute(
@@ -244,7 +242,6 @@ final class ImportStaging {
             try connection.execute("INSERT INTO main.\(table) SELECT * FROM temp.import_\(table)"
                 + (ordered ? " ORDER BY id" : ""))
         }
-        guard logging else { return }
         try connection.run(
             """
             INSERT INTO main.changes (revision, kind, user, org, key)

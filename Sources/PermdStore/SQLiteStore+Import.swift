@@ -10,6 +10,8 @@ extension SQLiteStore {
     /// The page cache an import runs with, in KiB: what it stages and the pages its merge
     /// touches stay in memory instead of spilling mid-transaction. Restored afterwards.
     static let importCacheKiB = 131_072
+    /// SQLite's default `wal_autocheckpoint`, restored after an import's commit.
+    static let walAutocheckpointPages = 1000
 
     /// How many times an import reads the state again when another writer committed between
     /// its reading and its write lock; after that it reads under the lock (correct, but the
@@ -92,8 +94,14 @@ extension SQLiteStore {
             let revision = try readRevision() + 1
             // Every change is logged, a large import's too: a running server applies them
             // (SPEC §3's second) instead of rebuilding in full.
-            try staging.merge(revision: revision, at: resolution.now, logging: true)
+            try beginLogging(revision)
+            try staging.merge(revision: revision, at: resolution.now)
             try writeRevision(revision)
+            // SQLite would checkpoint this large WAL inside the COMMIT call, after it has
+            // released the write lock (other writers go on during a passive checkpoint): it is
+            // run below, once the lock time is taken, so that the time logged is the lock's.
+            try connection.execute("PRAGMA wal_autocheckpoint = 0")
+            defer { try? connection.execute("PRAGMA wal_autocheckpoint = \(Self.walAutocheckpointPages)") }
             try connection.run("COMMIT")
             if let lockTaken {
                 // CPU time too: on a busy machine the wall time says as much about the others.
@@ -101,6 +109,7 @@ extension SQLiteStore {
                     "cpu_ms": "\((threadCPUTime() - lockTaken.cpu).milliseconds)", "changes": "\(resolution.changeCount)",
                     "read_under_lock": "\(underLock)"])
             }
+            try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
             resolution.summary.revision = revision
             return resolution.summary
         } catch {

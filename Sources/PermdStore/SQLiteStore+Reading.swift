@@ -44,7 +44,10 @@ extension SQLiteStore {
             let current = try readRevision()
             guard revision >= floor, revision <= current else { return false }
             let statement = try connection.statement(
-                "SELECT revision, kind, user, org, key FROM changes WHERE revision > ? ORDER BY revision, rowid")
+                """
+                SELECT revision, kind, user, org, key FROM changes
+                WHERE seq >= (SELECT min(first_seq) FROM revisions WHERE revision > ?) ORDER BY seq
+                """)
             try statement.bind([.integer(Int64(revision))])
             defer { statement.reset() }
             while try statement.step() {

@@ -9,16 +9,19 @@ import Testing
 /// no value, operators' emails verified, and data that breaks the unique usernames and phone
 /// numbers is refused with the fix, never silently changed (SPEC §1, §3).
 @Suite struct SchemaMigrationTests {
-    /// A version-1 database at `path` holding `inserts` (SQL run as is).
-    static func makeVersionOneDatabase(at path: String, _ inserts: String) throws {
-        do { _ = try SQLiteStore(path: path, policy: testPolicy(), logger: Logger(label: "test")) }
+    /// A database at `path` as permd wrote it at schema `version` (the first `version`
+    /// migrations applied, `org_default` created), then holding `inserts` (SQL run as is).
+    static func makeDatabase(at path: String, version: Int, _ inserts: String) throws {
+        do {
+            let connection = try SQLiteConnection(path: path, writeTimeout: .seconds(5))
+            for migration in Schema.migrations.prefix(version) { try migration.apply(connection) }
+        }
         var db: OpaquePointer?
         #expect(sqlite3_open(path, &db) == SQLITE_OK)
         defer { sqlite3_close(db) }
-        // Version 1 had neither index, and let every value in.
         let sql = """
-            DROP INDEX IF EXISTS users_by_username; DROP INDEX IF EXISTS users_by_phone;
-            PRAGMA user_version = 1;
+            PRAGMA user_version = \(version);
+            INSERT INTO organizations (code) VALUES ('org_default');
             \(inserts)
             """
         var message: UnsafeMutablePointer<CChar>?
@@ -26,6 +29,11 @@ import Testing
         let error = message.map { String(cString: $0) } ?? ""
         sqlite3_free(message)
         try #require(status == SQLITE_OK, "\(error)")
+    }
+
+    /// A version-1 database (it had no unique usernames or phones, and let every value in).
+    static func makeVersionOneDatabase(at path: String, _ inserts: String) throws {
+        try makeDatabase(at: path, version: 1, inserts)
     }
 
     static func insertUser(_ id: String, email: String? = nil, username: String? = nil, phone: String? = nil,
@@ -93,6 +101,49 @@ import Testing
         defer { sqlite3_close(db) }
         #expect(try Self.scalar(db, "SELECT email FROM users WHERE id = 'u4'") == "")
         #expect(try Self.scalar(db, "PRAGMA user_version") == "1")
+    }
+
+    @Test func theChangeLogOfAVersionTwoDatabaseReadsTheSameAfterTheUpgrade() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("v2.db")
+        // Rows of one revision interleaved with another's in rowid order: the log is read by
+        // revision, then by the order each revision's rows were written.
+        try Self.makeDatabase(at: path, version: 2, Self.insertUser("ana") + Self.insertUser("bob") + """
+            INSERT INTO changes (revision, kind, user, org, key) VALUES
+                (1, 'user_added', 'ana', NULL, NULL), (2, 'user_added', 'bob', NULL, NULL),
+                (1, 'membership_added', 'ana', 'org_default', NULL), (3, 'profile_updated', 'bob', NULL, NULL),
+                (2, 'membership_added', 'bob', 'org_default', NULL);
+            UPDATE meta SET value = 3 WHERE key = 'revision';
+            """)
+        let store = try SQLiteStore(path: path, policy: testPolicy(), logger: Logger(label: "test"))
+        #expect(try store.connection.integer("PRAGMA user_version") == Int64(Schema.version))
+        // Opening logged revision 4: the declared organizations made to follow the policies.
+        #expect(try store.currentRevision() == 4)
+        let all = try #require(try store.changes(after: 0))
+        #expect(all.map(\.revision) == [1, 1, 2, 2, 3, 4, 4])
+        #expect(all.prefix(5).map(\.change) == [
+            .userAdded(user: "ana"), .membershipAdded(user: "ana", organization: "org_default"),
+            .userAdded(user: "bob"), .membershipAdded(user: "bob", organization: "org_default"),
+            .profileUpdated(user: "bob"),
+        ])
+        #expect(try store.changes(after: 2)?.map(\.change).first == .profileUpdated(user: "bob"))
+        #expect(try store.changes(after: 4)?.isEmpty == true)
+        // And what is written after the upgrade follows in order.
+        let added = try store.perform([.addMember(user: "ana", organization: "org_acme", roles: nil)])
+        guard case .success = added[0] else { Issue.record("\(added)"); return }
+        let later = try #require(try store.changes(after: 2)).map(\.revision)
+        #expect(later.first == 3 && later.last == 5 && later == later.sorted(), "\(later)")
+        #expect(Set(try #require(try store.changes(after: 4)).map(\.revision)) == [5])
+    }
+
+    @Test func aNewDatabaseHasEightKiBPagesAndAnUpgradedOneKeepsItsOwn() throws {
+        let directory = TemporaryDirectory()
+        let fresh = try SQLiteStore(path: directory.path("new.db"), policy: testPolicy(), logger: Logger(label: "test"))
+        #expect(try fresh.connection.integer("PRAGMA page_size") == 8192)
+        let path = directory.path("v2.db")
+        try Self.makeDatabase(at: path, version: 2, "")
+        let upgraded = try SQLiteStore(path: path, policy: testPolicy(), logger: Logger(label: "test"))
+        #expect(try upgraded.connection.integer("PRAGMA page_size") == 4096)
     }
 
     static func scalar(_ db: OpaquePointer?, _ sql: String) throws -> String? {
