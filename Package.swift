@@ -56,13 +56,15 @@ let package = Package(
             name: "PermdProtocol",
             dependencies: ["PermdCore", "PermdJSON", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
-        // The server: SwiftNIO transport, writer thread, reloads, lifecycle.
+        // The server: SwiftNIO transport, writer thread, reloads, lifecycle, and the HTTP
+        // listener for metrics and health (SPEC §9).
         .target(
             name: "PermdServer",
             dependencies: [
                 "PermdCore", "PermdPolicy", "PermdStore", "PermdIndex", "PermdProtocol", "PermdJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

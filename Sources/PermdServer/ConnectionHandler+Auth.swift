@@ -39,6 +39,7 @@ extension ConnectionHandler {
         refusalDelay = nil
         switch state.refusalDue() {
         case .resume:
+            counts.error(refusal.code)
             Reply.writeError(refusal, into: &outbound)
             processLines(context: context)
             flush(context: context)

@@ -65,6 +65,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     var checks = 0
     var allows = 0
     var denies = 0
+    var counts = ConnectionCounts()
 
     init(shared: ServerContext, isLocal: Bool) {
         self.shared = shared
@@ -193,7 +194,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     case .success(.query(let query)): answer(query, context: context)
                     case .success(.session(let command)): answer(command, context: context)
                     case .success(.write): break  // taken by the case above
-                    case .failure(let error): Reply.writeError(error, into: &outbound)
+                    case .failure(let error): counts.error(error.code); Reply.writeError(error, into: &outbound)
                     }
                 }
             }
@@ -257,7 +258,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func writesAnswered(_ results: [Result<WriteOutcome, WriteFailure>], context: ChannelHandlerContext) {
         switch state.writesAnswered() {
         case .resume:
-            for result in results { Reply.write(result, into: &outbound) }
+            for result in results { counts.count(result); Reply.write(result, into: &outbound) }
             processLines(context: context)
             flush(context: context)
         case .none:
@@ -285,6 +286,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func addCounts() {
+        counts.flush(into: shared.statistics.operations)
         guard checks > 0 else { return }
         shared.statistics.checks.add(checks, ordering: .relaxed)
         shared.statistics.allows.add(allows, ordering: .relaxed)

@@ -28,15 +28,18 @@ final class StateWriter: @unchecked Sendable {
     // Owned by the writer thread once it runs.
     private let engine: StoreEngine
     private let publisher: SnapshotPublisher
+    private let counters: OperationCounters
     private let logger: Logger
 
     /// - Parameters:
     ///   - engine: the state the writes go to; the writer thread is its only user.
     ///   - publisher: where new snapshots go.
+    ///   - counters: where commit times and reload results are counted.
     ///   - logger: where commit failures and refreshes are logged.
-    init(engine: StoreEngine, publisher: SnapshotPublisher, logger: Logger) {
+    init(engine: StoreEngine, publisher: SnapshotPublisher, counters: OperationCounters, logger: Logger) {
         self.engine = engine
         self.publisher = publisher
+        self.counters = counters
         self.logger = logger
     }
 
@@ -102,9 +105,12 @@ final class StateWriter: @unchecked Sendable {
     }
 
     private func commit(_ jobs: [Job]) {
+        let started = ContinuousClock.now
         let requests = jobs.flatMap(\.requests)
         let results = engine.perform(requests)
         publisher.publish(engine.snapshot)
+        counters.commits.observe(ContinuousClock.now - started)
+        counters.countReloads(requests, results)
         var start = 0
         for job in jobs {
             let end = start + job.requests.count

@@ -31,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "File holding a token every command needs (env PERMD_QUERY_TOKEN_FILE).")
     var queryTokenFile: String = environmentDefault("QUERY_TOKEN_FILE", "")
 
+    @Option(help: "HOST:PORT for HTTP metrics and health (/metrics, /healthz, /readyz); loopback expected (env PERMD_METRICS_LISTEN; off by default).")
+    var metricsListen: String = environmentDefault("METRICS_LISTEN", "")
+
     @Option(help: "Longest request line in bytes (env PERMD_MAX_LINE).")
     var maxLine: Int = environmentNumber("MAX_LINE") ?? defaults.maxLineLength
 
@@ -48,6 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard Self.hostAndPort(listen) != nil else {
             throw ValidationError("\(optionName("--listen", variable: "LISTEN")) must be HOST:PORT (e.g. 127.0.0.1:7468), not \"\(listen)\"")
+        }
+        guard metricsListen.isEmpty || Self.hostAndPort(metricsListen) != nil else {
+            throw ValidationError("\(optionName("--metrics-listen", variable: "METRICS_LISTEN")) must be HOST:PORT (e.g. 127.0.0.1:9468), not \"\(metricsListen)\"")
         }
         guard maxLine > 0 else {
             throw ValidationError("\(optionName("--max-line", variable: "MAX_LINE")) must be at least 1, not \(maxLine)")
@@ -77,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxLineLength = maxLine
         configuration.idleTimeoutSeconds = Int64(idleTimeout)
         configuration.maxConnections = maxConnections
+        // Before the index is built, so that /readyz answers 503 while it is.
+        let status = ServingStatus()
+        let metrics = try await startMetrics(status: status, logger: logger)
         let engine: StoreEngine
         do {
             let store = try StoreLocation(db: databaseOptions.db).open(
@@ -92,14 +101,33 @@ struct ServeCommand: AsyncParsableCommand {
         // After the database is open, so that its descriptors are counted.
         configuration.maxConnections = try Self.connections(allowing: configuration, logger: logger)
         let server = PermdServer(configuration: configuration, engine: engine, logger: logger)
+        status.serving(server)
+        defer { status.stopping() }
         do {
             try await server.runUntilTerminated(logger: logger)
+            await metrics?.shutdown()
         } catch let error as ListenError {
+            await metrics?.shutdown()
             let option = error.address == configuration.unixPath ? optionName("--unix", variable: "UNIX")
                 : optionName("--listen", variable: "LISTEN")
             printError("permd: \(error)" + (option.hasPrefix("PERMD_") ? " (\(option))" : ""))
             throw ExitCode(1)
         }
+    }
+
+    /// The metrics listener when `--metrics-listen` is given; one that cannot listen stops
+    /// the server (exit 1) naming the option.
+    private func startMetrics(status: ServingStatus, logger: Logger) async throws -> MetricsServer? {
+        guard !metricsListen.isEmpty, let (host, port) = Self.hostAndPort(metricsListen) else { return nil }
+        let metrics = MetricsServer(host: host, port: port, status: status, logger: logger)
+        do {
+            try await metrics.start()
+        } catch {
+            let option = optionName("--metrics-listen", variable: "METRICS_LISTEN")
+            printError("permd: \(error) (\(option))")
+            throw ExitCode(1)
+        }
+        return metrics
     }
 
     /// `--max-connections`, lowered (with a warning naming both numbers) to what the
