@@ -12,14 +12,17 @@ final class ServerContext: Sendable {
     let writer: StateWriter
     let statistics: ServerStatistics
     let logger: Logger
+    /// What `AUTH` is checked against (re-read by `RELOAD`).
+    let tokens: ServerTokens
     /// Wrong `AUTH` tokens, logged at most one line a second (never the token).
     let refusedTokens: ThrottledLog
     /// Failed accepts (out of descriptors), logged at most one line a second.
     let acceptFailures: ThrottledLog
 
     init(configuration: ServerConfiguration, publisher: SnapshotPublisher, writer: StateWriter,
-         statistics: ServerStatistics, logger: Logger) {
+         statistics: ServerStatistics, tokens: ServerTokens, logger: Logger) {
         self.configuration = configuration
+        self.tokens = tokens
         self.publisher = publisher
         self.writer = writer
         self.statistics = statistics
@@ -229,7 +232,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Why this connection may not write, or nil when it may.
     func writeRefusal() -> ProtocolError? {
         if let refusal = queryRefusal() { return refusal }
-        if access == .admin { return nil }
+        if access.isAdmin { return nil }
         if shared.configuration.adminToken != nil {
             return ProtocolError(.noAuth, "writes need AUTH with the admin token")
         }

@@ -39,10 +39,14 @@ public final class PermdServer: Service, Sendable {
     public init(configuration: ServerConfiguration, engine: sending StoreEngine, logger: Logger) {
         let publisher = SnapshotPublisher(engine.snapshot)
         let statistics = ServerStatistics()
-        let writer = StateWriter(engine: engine, publisher: publisher, counters: statistics.operations, logger: logger)
+        let tokens = ServerTokens(
+            admin: configuration.adminTokens,
+            query: configuration.queryToken.map { NamedToken(name: "query", token: $0, file: configuration.queryTokenFile) })
+        let writer = StateWriter(engine: engine, publisher: publisher, counters: statistics.operations,
+                                 tokens: tokens, logger: logger)
         shared = ServerContext(
             configuration: configuration, publisher: publisher, writer: writer,
-            statistics: statistics, logger: logger)
+            statistics: statistics, tokens: tokens, logger: logger)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
     }
 

@@ -25,8 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The Unix socket's permission bits in octal, e.g. 0660 (env PERMD_UNIX_MODE; default 0600: the owner only).")
     var unixMode: String = environmentDefault("UNIX_MODE", "0600")
 
-    @Option(help: "File holding the admin token that writes need (env PERMD_ADMIN_TOKEN_FILE).")
-    var adminTokenFile: String = environmentDefault("ADMIN_TOKEN_FILE", "")
+    @Option(help: "File holding an admin token that writes need; repeat it for several (one per application, or two during a rotation); RELOAD and SIGHUP read them again (env PERMD_ADMIN_TOKEN_FILE, paths separated by ':').")
+    var adminTokenFile: [String] = environmentDefault("ADMIN_TOKEN_FILE", "").split(separator: ":").map(String.init)
 
     @Option(help: "File holding a token every command needs (env PERMD_QUERY_TOKEN_FILE).")
     var queryTokenFile: String = environmentDefault("QUERY_TOKEN_FILE", "")
@@ -48,6 +48,14 @@ struct ServeCommand: AsyncParsableCommand {
             if let raw = ProcessInfo.processInfo.environment["PERMD_" + name], Int(raw) == nil {
                 throw ValidationError("PERMD_\(name) must be a whole number, not \"\(raw)\"")
             }
+        }
+        var names: [String: String] = [:]
+        for path in adminTokenFile {
+            let name = NamedToken.baseName(path)
+            if let other = names[name] {
+                throw ValidationError("--admin-token-file \(other) and \(path) have the same base name \"\(name)\", which names the token in the audit log; rename one")
+            }
+            names[name] = path
         }
         guard Self.hostAndPort(listen) != nil else {
             throw ValidationError("\(optionName("--listen", variable: "LISTEN")) must be HOST:PORT (e.g. 127.0.0.1:7468), not \"\(listen)\"")
@@ -72,8 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "permd")
         var configuration = Self.defaults
-        configuration.adminToken = try Self.token(adminTokenFile, flag: "--admin-token-file", variable: "ADMIN_TOKEN_FILE")
-        configuration.queryToken = try Self.token(queryTokenFile, flag: "--query-token-file", variable: "QUERY_TOKEN_FILE")
+        configuration.adminTokens = try adminTokenFile.compactMap {
+            try Self.token($0, flag: "--admin-token-file", variable: "ADMIN_TOKEN_FILE")
+        }
+        configuration.queryToken = try Self.token(queryTokenFile, flag: "--query-token-file", variable: "QUERY_TOKEN_FILE")?.token
+        configuration.queryTokenFile = queryTokenFile.isEmpty ? nil : queryTokenFile
         let policy = try policyOptions.load()
         let (host, port) = Self.hostAndPort(listen)!
         configuration.host = host
@@ -152,10 +163,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The token in a token file, or nil when no file is given; a file that cannot be used
     /// stops the server (exit 1) with a sentence naming it and the fix.
-    private static func token(_ path: String, flag: String, variable: String) throws -> String? {
+    private static func token(_ path: String, flag: String, variable: String) throws -> NamedToken? {
         guard !path.isEmpty else { return nil }
         do {
-            return try TokenFile.read(path)
+            return try NamedToken.read(path)
         } catch {
             // `--admin-token-file FILE: ...` or `PERMD_ADMIN_TOKEN_FILE=FILE: ...`, as it was given.
             let option = optionName(flag, variable: variable)
