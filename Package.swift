@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "PermdStore", targets: ["PermdStore"]),
         .library(name: "PermdPolicy", targets: ["PermdPolicy"]),
         .library(name: "PermdProtocol", targets: ["PermdProtocol"]),
+        .library(name: "PermdClient", targets: ["PermdClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -70,6 +71,14 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
+        // The Swift client (SPEC §9): async/await over SwiftNIO, pipelining, a pool; the wire
+        // format comes from PermdProtocol.
+        .target(
+            name: "PermdClient",
+            dependencies: ["PermdCore", "PermdProtocol",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strict),
         // The command line.
         .executableTarget(
             name: "permd",
@@ -116,12 +125,16 @@ let package = Package(
         .testTarget(
             name: "PermdServerTests",
             dependencies: ["PermdServer", "PermdProtocol", "PermdIndex", "PermdStore", "PermdPolicy", "PermdCore", "CSQLite",
+                           "PermdTestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict),
+        // The Swift client against a real `permd serve`.
+        .testTarget(name: "PermdClientTests", dependencies: ["permd", "PermdClient", "PermdCore", "PermdProtocol", "PermdTestSupport"],
+                    swiftSettings: strict),
         // Runs the built `permd` executable as a user would.
         .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore", "CSQLite"], swiftSettings: strict),
         // Runs `permd-load` against a real `permd serve` on 127.0.0.1.
-        .testTarget(name: "PermdLoadTests", dependencies: ["permd", "PermdLoad"], swiftSettings: strict),
+        .testTarget(name: "PermdLoadTests", dependencies: ["permd", "PermdLoad", "PermdTestSupport"], swiftSettings: strict),
     ]
 )
