@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "PermdStore", targets: ["PermdStore"]),
         .library(name: "PermdPolicy", targets: ["PermdPolicy"]),
         .library(name: "PermdProtocol", targets: ["PermdProtocol"]),
+        .library(name: "PermdClient", targets: ["PermdClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -56,17 +57,27 @@ let package = Package(
             name: "PermdProtocol",
             dependencies: ["PermdCore", "PermdJSON", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
-        // The server: SwiftNIO transport, writer thread, reloads, lifecycle.
+        // The server: SwiftNIO transport, writer thread, reloads, lifecycle, and the HTTP
+        // listener for metrics and health (SPEC §9).
         .target(
             name: "PermdServer",
             dependencies: [
                 "PermdCore", "PermdPolicy", "PermdStore", "PermdIndex", "PermdProtocol", "PermdJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict),
+        // The Swift client (SPEC §9): async/await over SwiftNIO, pipelining, a pool; the wire
+        // format comes from PermdProtocol.
+        .target(
+            name: "PermdClient",
+            dependencies: ["PermdCore", "PermdProtocol",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict),
         // The command line.
         .executableTarget(
@@ -114,12 +125,16 @@ let package = Package(
         .testTarget(
             name: "PermdServerTests",
             dependencies: ["PermdServer", "PermdProtocol", "PermdIndex", "PermdStore", "PermdPolicy", "PermdCore", "CSQLite",
+                           "PermdTestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict),
+        // The Swift client against a real `permd serve`.
+        .testTarget(name: "PermdClientTests", dependencies: ["permd", "PermdClient", "PermdCore", "PermdProtocol", "PermdTestSupport"],
+                    swiftSettings: strict),
         // Runs the built `permd` executable as a user would.
         .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore", "CSQLite"], swiftSettings: strict),
         // Runs `permd-load` against a real `permd serve` on 127.0.0.1.
-        .testTarget(name: "PermdLoadTests", dependencies: ["permd", "PermdLoad"], swiftSettings: strict),
+        .testTarget(name: "PermdLoadTests", dependencies: ["permd", "PermdLoad", "PermdTestSupport"], swiftSettings: strict),
     ]
 )

@@ -47,14 +47,19 @@ public enum PolicyLoader {
         }
         var diagnostics: [Diagnostic] = []
         var documents: [PolicyDocument] = []
+        var read: [(relativePath: String, bytes: [UInt8])] = []
+        let prefixLength = (base == "/" ? "/" : base + "/").count
         for file in files {
             guard let bytes = readFile(file, diagnostics: &diagnostics) else { continue }
+            read.append((String(file.dropFirst(prefixLength)), bytes))
             let content = Array(ByteOrderMark.dropped(from: bytes))
             if let document = PolicyDocument.parse(file: file, bytes: content, diagnostics: &diagnostics) {
                 documents.append(document)
             }
         }
-        return PolicyValidator.validate(documents, directory: base, diagnostics: diagnostics)
+        var result = PolicyValidator.validate(documents, directory: base, diagnostics: diagnostics)
+        result.policy?.digest = PolicyDigest.of(read)
+        return result
     }
 
     /// The paths of the policy files under `base`, sorted.

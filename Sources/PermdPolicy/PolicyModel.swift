@@ -124,6 +124,8 @@ public struct PolicySet: Sendable {
     public let settings: PolicySettings
     /// Role key → the permission keys it grants after includes and wildcards, sorted.
     public let grantsByRole: [String: [String]]
+    /// The `PolicyDigest` of the files this set was loaded from; nil for a set built in code.
+    public internal(set) var digest: String?
 
     private let permissionIndex: [String: Int]
     private let roleIndex: [String: Int]

@@ -24,6 +24,12 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// write timeout: nothing was stored; retry later.
     public static let unavailable = ErrorCode(rawValue: "UNAVAILABLE")
     public static let `internal` = ErrorCode(rawValue: "INTERNAL")
+
+    /// Every code the server sends, in SPEC §5's order (metrics count by these; clients map them to errors).
+    public static let known: [ErrorCode] = [
+        .syntax, .unknownCommand, .arity, .tooLong, .noAuth, .notFound, .conflict, .forbidden, .invalid,
+        .stale, .busy, .unavailable, .internal,
+    ]
 }
 
 /// An `ERR <CODE> <message>` reply.

@@ -15,6 +15,13 @@ public enum Reply {
     /// `OK\n`
     public static let ok = ByteBuffer(string: "OK\n")
 
+    /// The last word of a `WHO` page when more users remain.
+    public static let moreMarker = "MORE"
+    /// The last word of a sign-in that created the user.
+    public static let newUserMarker = "NEW"
+    /// What EXPLAIN writes before a role's key.
+    public static let rolePrefix = "role:"
+
     // MARK: CHECK (the hot path)
 
     /// Writes `ALLOW` or `DENY` as one word of a multi-permission CHECK answer
@@ -61,7 +68,7 @@ public enum Reply {
 
     /// Writes a `WHO` page: `OK <user> ...`, ending with ` MORE` when more remain.
     public static func writeWho(_ users: [String], more: Bool, into buffer: inout ByteBuffer) {
-        writeOK(more ? users + ["MORE"] : users, into: &buffer)
+        writeOK(more ? users + [moreMarker] : users, into: &buffer)
     }
 
     /// Writes `OK <revision>` (REVISION, SYNC).
@@ -117,7 +124,7 @@ public enum Reply {
     /// A grant source as EXPLAIN names it: `role:<key>` or `direct`.
     public static func text(_ source: GrantSource) -> String {
         switch source {
-        case .role(let key): "role:" + key
+        case .role(let key): rolePrefix + key
         case .direct: "direct"
         }
     }
@@ -146,7 +153,7 @@ public enum Reply {
         case .signedIn(.signedIn(let user, let organization), _):
             writeOK([user, organization], into: &buffer)
         case .signedIn(.signedUp(let user, let organization), _):
-            writeOK([user, organization, "NEW"], into: &buffer)
+            writeOK([user, organization, newUserMarker], into: &buffer)
         case .signedIn(.select(let user, let organizations), _):
             buffer.writeStaticString("SELECT ")
             writeSanitized(([user] + organizations).joined(separator: " "), into: &buffer)

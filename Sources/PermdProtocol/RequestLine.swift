@@ -95,7 +95,7 @@ public struct RequestLine: Sendable {
         return line.getBytes(at: line.readerIndex + jsonOffset, length: line.readableBytes - jsonOffset)
     }
 
-    private static func arityError(_ command: Command) -> ProtocolError {
+    static func arityError(_ command: Command) -> ProtocolError {
         ProtocolError(.arity, "wrong number of arguments; usage: \(command.usage)")
     }
 

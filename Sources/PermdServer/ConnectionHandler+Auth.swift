@@ -9,13 +9,15 @@ extension ConnectionHandler {
     /// Raises this connection's access for a token, or throws the refusal to answer.
     func authenticate(_ token: String) throws(ProtocolError) {
         let configuration = shared.configuration
-        if let admin = configuration.adminToken, tokensMatch(token, admin) {
-            access.raise(to: .admin)
+        switch shared.tokens.match(token) {
+        case .admin(let name):
+            access.raise(to: .admin, adminToken: name)
             return
-        }
-        if let query = configuration.queryToken, tokensMatch(token, query) {
+        case .query:
             access.raise(to: .query)
             return
+        case nil:
+            break
         }
         if configuration.adminToken == nil && configuration.queryToken == nil {
             throw ProtocolError(.noAuth, "this server has no tokens configured")
@@ -39,6 +41,7 @@ extension ConnectionHandler {
         refusalDelay = nil
         switch state.refusalDue() {
         case .resume:
+            counts.error(refusal.code)
             Reply.writeError(refusal, into: &outbound)
             processLines(context: context)
             flush(context: context)

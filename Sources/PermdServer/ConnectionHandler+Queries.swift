@@ -12,6 +12,7 @@ extension ConnectionHandler {
         case .success(let line): parsed = line
         case .failure(let error): return .failure(error)
         }
+        counts.request(parsed.command)
         let refusal = switch parsed.command.kind {
         case .query: queryRefusal()
         case .write: writeRefusal()

@@ -63,7 +63,9 @@ extension ConnectionHandler {
     private func write(_ answer: ConnectionStateMachine.SyncAnswer) {
         switch answer {
         case .reached(let revision): Reply.writeRevision(revision, into: &outbound)
-        case .stale(let revision): Reply.writeError(.stale(current: revision), into: &outbound)
+        case .stale(let revision):
+            counts.error(.stale)
+            Reply.writeError(.stale(current: revision), into: &outbound)
         }
     }
 }

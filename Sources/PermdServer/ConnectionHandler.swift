@@ -12,14 +12,17 @@ final class ServerContext: Sendable {
     let writer: StateWriter
     let statistics: ServerStatistics
     let logger: Logger
+    /// What `AUTH` is checked against (re-read by `RELOAD`).
+    let tokens: ServerTokens
     /// Wrong `AUTH` tokens, logged at most one line a second (never the token).
     let refusedTokens: ThrottledLog
     /// Failed accepts (out of descriptors), logged at most one line a second.
     let acceptFailures: ThrottledLog
 
     init(configuration: ServerConfiguration, publisher: SnapshotPublisher, writer: StateWriter,
-         statistics: ServerStatistics, logger: Logger) {
+         statistics: ServerStatistics, tokens: ServerTokens, logger: Logger) {
         self.configuration = configuration
+        self.tokens = tokens
         self.publisher = publisher
         self.writer = writer
         self.statistics = statistics
@@ -65,6 +68,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     var checks = 0
     var allows = 0
     var denies = 0
+    var counts = ConnectionCounts()
 
     init(shared: ServerContext, isLocal: Bool) {
         self.shared = shared
@@ -193,7 +197,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     case .success(.query(let query)): answer(query, context: context)
                     case .success(.session(let command)): answer(command, context: context)
                     case .success(.write): break  // taken by the case above
-                    case .failure(let error): Reply.writeError(error, into: &outbound)
+                    case .failure(let error): counts.error(error.code); Reply.writeError(error, into: &outbound)
                     }
                 }
             }
@@ -228,7 +232,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Why this connection may not write, or nil when it may.
     func writeRefusal() -> ProtocolError? {
         if let refusal = queryRefusal() { return refusal }
-        if access == .admin { return nil }
+        if access.isAdmin { return nil }
         if shared.configuration.adminToken != nil {
             return ProtocolError(.noAuth, "writes need AUTH with the admin token")
         }
@@ -257,7 +261,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func writesAnswered(_ results: [Result<WriteOutcome, WriteFailure>], context: ChannelHandlerContext) {
         switch state.writesAnswered() {
         case .resume:
-            for result in results { Reply.write(result, into: &outbound) }
+            for result in results { counts.count(result); Reply.write(result, into: &outbound) }
             processLines(context: context)
             flush(context: context)
         case .none:
@@ -285,6 +289,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func addCounts() {
+        counts.flush(into: shared.statistics.operations)
         guard checks > 0 else { return }
         shared.statistics.checks.add(checks, ordering: .relaxed)
         shared.statistics.allows.add(allows, ordering: .relaxed)

@@ -20,7 +20,7 @@ import Darwin
 /// Run it in a `ServiceGroup` (graceful shutdown on SIGTERM: stop accepting, answer what
 /// was received, close), or call `start()` and `shutdown()` directly (tests).
 public final class PermdServer: Service, Sendable {
-    private let shared: ServerContext
+    let shared: ServerContext
     private let group: MultiThreadedEventLoopGroup
     private let state = Mutex(Listeners())
     private let connections = ConnectionRegistry()
@@ -38,10 +38,15 @@ public final class PermdServer: Service, Sendable {
     ///   - logger: where the server logs (it never configures logging).
     public init(configuration: ServerConfiguration, engine: sending StoreEngine, logger: Logger) {
         let publisher = SnapshotPublisher(engine.snapshot)
-        let writer = StateWriter(engine: engine, publisher: publisher, logger: logger)
+        let statistics = ServerStatistics()
+        let tokens = ServerTokens(
+            admin: configuration.adminTokens,
+            query: configuration.queryToken.map { NamedToken(name: "query", token: $0, file: configuration.queryTokenFile) })
+        let writer = StateWriter(engine: engine, publisher: publisher, counters: statistics.operations,
+                                 tokens: tokens, logger: logger)
         shared = ServerContext(
             configuration: configuration, publisher: publisher, writer: writer,
-            statistics: ServerStatistics(), logger: logger)
+            statistics: statistics, tokens: tokens, logger: logger)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
     }
 
@@ -178,7 +183,7 @@ public final class PermdServer: Service, Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if count > shared.configuration.maxConnections {
-                        try pipeline.addHandler(BusyHandler())
+                        try pipeline.addHandler(BusyHandler(counters: shared.statistics.operations))
                         return
                     }
                     try pipeline.addHandler(IdleStateHandler(
@@ -227,8 +232,15 @@ final class BusyHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    private let counters: OperationCounters
+
+    init(counters: OperationCounters) {
+        self.counters = counters
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 64)
+        counters.errors[OperationCounters.errorSlot(.busy)].add(1)
         Reply.writeError(ProtocolError(.busy, "too many connections"), into: &buffer)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }

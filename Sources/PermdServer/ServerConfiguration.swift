@@ -18,10 +18,20 @@ public struct ServerConfiguration: Sendable {
     /// Connections served at once; the next one gets `ERR BUSY`. `permd serve` lowers it to
     /// what the open-file limit allows (`DescriptorBudget`).
     public var maxConnections = 10_000
-    /// The admin token writes need (after `AUTH`); nil: writes only over the Unix socket.
-    public var adminToken: String?
+    /// The admin tokens writes need (after `AUTH` with any of them); none: writes only over
+    /// the Unix socket. Several: one per application, or two during a rotation.
+    public var adminTokens: [NamedToken] = []
     /// The token every command needs (after `AUTH`); nil: queries are open.
     public var queryToken: String?
+    /// The file `queryToken` was read from, which `RELOAD` reads again.
+    public var queryTokenFile: String?
+
+    /// The one admin token, when there is a single one; setting it replaces them all by one
+    /// named `admin` (a token given in code rather than by a file).
+    public var adminToken: String? {
+        get { adminTokens.first?.token }
+        set { adminTokens = newValue.map { [NamedToken(name: "admin", token: $0)] } ?? [] }
+    }
     /// The event loop threads (one per core by default).
     public var threads = System.coreCount
     /// Outbound bytes queued for a connection before the server stops reading it; also

@@ -7,6 +7,8 @@ final class ServerStatistics: Sendable {
     let checks = Atomic<Int>(0)
     let allows = Atomic<Int>(0)
     let denies = Atomic<Int>(0)
+    /// Requests, errors, reloads and commits, for `/metrics`.
+    let operations = OperationCounters()
     let started = ContinuousClock.now
 
     /// Seconds since the server started.

@@ -28,15 +28,22 @@ final class StateWriter: @unchecked Sendable {
     // Owned by the writer thread once it runs.
     private let engine: StoreEngine
     private let publisher: SnapshotPublisher
+    private let counters: OperationCounters
+    private let tokens: ServerTokens
     private let logger: Logger
 
     /// - Parameters:
     ///   - engine: the state the writes go to; the writer thread is its only user.
     ///   - publisher: where new snapshots go.
+    ///   - counters: where commit times and reload results are counted.
+    ///   - tokens: the token files `RELOAD` reads again.
     ///   - logger: where commit failures and refreshes are logged.
-    init(engine: StoreEngine, publisher: SnapshotPublisher, logger: Logger) {
+    init(engine: StoreEngine, publisher: SnapshotPublisher, counters: OperationCounters, tokens: ServerTokens,
+         logger: Logger) {
+        self.tokens = tokens
         self.engine = engine
         self.publisher = publisher
+        self.counters = counters
         self.logger = logger
     }
 
@@ -102,14 +109,39 @@ final class StateWriter: @unchecked Sendable {
     }
 
     private func commit(_ jobs: [Job]) {
+        let started = ContinuousClock.now
         let requests = jobs.flatMap(\.requests)
-        let results = engine.perform(requests)
+        var results = engine.perform(requests)
         publisher.publish(engine.snapshot)
+        rereadTokens(for: requests, results: &results)
+        counters.commits.observe(ContinuousClock.now - started)
+        counters.countReloads(requests, results)
         var start = 0
         for job in jobs {
             let end = start + job.requests.count
             job.completion(Array(results[start..<end]))
             start = end
+        }
+    }
+
+    /// `RELOAD` reads the token files again too (a rotation needs no restart). A token file
+    /// that cannot be used keeps its old token, and the `RELOAD` answers `ERR INVALID` naming
+    /// it, even though the policies were reloaded: the operator must hear of it.
+    private func rereadTokens(for requests: [WriteRequest], results: inout [Result<WriteOutcome, WriteFailure>]) {
+        guard requests.contains(.reload) else { return }
+        let problems = tokens.reread()
+        for problem in problems {
+            logger.error("reload: token file kept its previous token: \(problem)")
+        }
+        guard let first = problems.first else {
+            logger.info("token files read again")
+            return
+        }
+        for (index, request) in requests.enumerated() where request == .reload {
+            if case .success(.committed(let revision)) = results[index] {
+                results[index] = .failure(.invalidPolicies(
+                    "policies reloaded (revision \(revision)), but \(first); its previous token is kept"))
+            }
         }
     }
 

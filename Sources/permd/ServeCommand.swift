@@ -25,11 +25,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The Unix socket's permission bits in octal, e.g. 0660 (env PERMD_UNIX_MODE; default 0600: the owner only).")
     var unixMode: String = environmentDefault("UNIX_MODE", "0600")
 
-    @Option(help: "File holding the admin token that writes need (env PERMD_ADMIN_TOKEN_FILE).")
-    var adminTokenFile: String = environmentDefault("ADMIN_TOKEN_FILE", "")
+    @Option(help: "File holding an admin token that writes need; repeat it for several (one per application, or two during a rotation); RELOAD and SIGHUP read them again (env PERMD_ADMIN_TOKEN_FILE, paths separated by ':').")
+    var adminTokenFile: [String] = environmentDefault("ADMIN_TOKEN_FILE", "").split(separator: ":").map(String.init)
 
     @Option(help: "File holding a token every command needs (env PERMD_QUERY_TOKEN_FILE).")
     var queryTokenFile: String = environmentDefault("QUERY_TOKEN_FILE", "")
+
+    @Option(help: "HOST:PORT for HTTP metrics and health (/metrics, /healthz, /readyz); loopback expected (env PERMD_METRICS_LISTEN; off by default).")
+    var metricsListen: String = environmentDefault("METRICS_LISTEN", "")
 
     @Option(help: "Longest request line in bytes (env PERMD_MAX_LINE).")
     var maxLine: Int = environmentNumber("MAX_LINE") ?? defaults.maxLineLength
@@ -46,8 +49,19 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("PERMD_\(name) must be a whole number, not \"\(raw)\"")
             }
         }
+        var names: [String: String] = [:]
+        for path in adminTokenFile {
+            let name = NamedToken.baseName(path)
+            if let other = names[name] {
+                throw ValidationError("--admin-token-file \(other) and \(path) have the same base name \"\(name)\", which names the token in the audit log; rename one")
+            }
+            names[name] = path
+        }
         guard Self.hostAndPort(listen) != nil else {
             throw ValidationError("\(optionName("--listen", variable: "LISTEN")) must be HOST:PORT (e.g. 127.0.0.1:7468), not \"\(listen)\"")
+        }
+        guard metricsListen.isEmpty || Self.hostAndPort(metricsListen) != nil else {
+            throw ValidationError("\(optionName("--metrics-listen", variable: "METRICS_LISTEN")) must be HOST:PORT (e.g. 127.0.0.1:9468), not \"\(metricsListen)\"")
         }
         guard maxLine > 0 else {
             throw ValidationError("\(optionName("--max-line", variable: "MAX_LINE")) must be at least 1, not \(maxLine)")
@@ -66,8 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "permd")
         var configuration = Self.defaults
-        configuration.adminToken = try Self.token(adminTokenFile, flag: "--admin-token-file", variable: "ADMIN_TOKEN_FILE")
-        configuration.queryToken = try Self.token(queryTokenFile, flag: "--query-token-file", variable: "QUERY_TOKEN_FILE")
+        configuration.adminTokens = try adminTokenFile.compactMap {
+            try Self.token($0, flag: "--admin-token-file", variable: "ADMIN_TOKEN_FILE")
+        }
+        configuration.queryToken = try Self.token(queryTokenFile, flag: "--query-token-file", variable: "QUERY_TOKEN_FILE")?.token
+        configuration.queryTokenFile = queryTokenFile.isEmpty ? nil : queryTokenFile
         let policy = try policyOptions.load()
         let (host, port) = Self.hostAndPort(listen)!
         configuration.host = host
@@ -77,6 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxLineLength = maxLine
         configuration.idleTimeoutSeconds = Int64(idleTimeout)
         configuration.maxConnections = maxConnections
+        // Before the index is built, so that /readyz answers 503 while it is.
+        let status = ServingStatus()
+        let metrics = try await startMetrics(status: status, logger: logger)
         let engine: StoreEngine
         do {
             let store = try StoreLocation(db: databaseOptions.db).open(
@@ -92,14 +112,33 @@ struct ServeCommand: AsyncParsableCommand {
         // After the database is open, so that its descriptors are counted.
         configuration.maxConnections = try Self.connections(allowing: configuration, logger: logger)
         let server = PermdServer(configuration: configuration, engine: engine, logger: logger)
+        status.serving(server)
+        defer { status.stopping() }
         do {
             try await server.runUntilTerminated(logger: logger)
+            await metrics?.shutdown()
         } catch let error as ListenError {
+            await metrics?.shutdown()
             let option = error.address == configuration.unixPath ? optionName("--unix", variable: "UNIX")
                 : optionName("--listen", variable: "LISTEN")
             printError("permd: \(error)" + (option.hasPrefix("PERMD_") ? " (\(option))" : ""))
             throw ExitCode(1)
         }
+    }
+
+    /// The metrics listener when `--metrics-listen` is given; one that cannot listen stops
+    /// the server (exit 1) naming the option.
+    private func startMetrics(status: ServingStatus, logger: Logger) async throws -> MetricsServer? {
+        guard !metricsListen.isEmpty, let (host, port) = Self.hostAndPort(metricsListen) else { return nil }
+        let metrics = MetricsServer(host: host, port: port, status: status, logger: logger)
+        do {
+            try await metrics.start()
+        } catch {
+            let option = optionName("--metrics-listen", variable: "METRICS_LISTEN")
+            printError("permd: \(error) (\(option))")
+            throw ExitCode(1)
+        }
+        return metrics
     }
 
     /// `--max-connections`, lowered (with a warning naming both numbers) to what the
@@ -124,10 +163,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The token in a token file, or nil when no file is given; a file that cannot be used
     /// stops the server (exit 1) with a sentence naming it and the fix.
-    private static func token(_ path: String, flag: String, variable: String) throws -> String? {
+    private static func token(_ path: String, flag: String, variable: String) throws -> NamedToken? {
         guard !path.isEmpty else { return nil }
         do {
-            return try TokenFile.read(path)
+            return try NamedToken.read(path)
         } catch {
             // `--admin-token-file FILE: ...` or `PERMD_ADMIN_TOKEN_FILE=FILE: ...`, as it was given.
             let option = optionName(flag, variable: variable)

@@ -84,6 +84,16 @@ import Glibc
         #expect(!outcome.standardError.contains("Usage"), "\(outcome)")
     }
 
+    @Test func twoTokenFilesWithTheSameBaseNameAreRefused() throws {
+        let folder = try Folder()
+        let first = try folder.file("app.token", "one\n", mode: 0o600)
+        try FileManager.default.createDirectory(atPath: folder.path + "/other", withIntermediateDirectories: true)
+        let second = try folder.file("other/app.token", "two\n", mode: 0o600)
+        let outcome = try folder.serve(["--admin-token-file", first, "--admin-token-file", second])
+        #expect(outcome.status != 0, "\(outcome)")
+        #expect(outcome.standardError.contains("have the same base name \"app.token\""), "\(outcome)")
+    }
+
     @Test func anEmptyTokenFileIsInvalidInput() throws {
         let folder = try Folder()
         let token = try folder.file("token", " \n\t\n")

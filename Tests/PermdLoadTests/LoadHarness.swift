@@ -1,4 +1,5 @@
 import Foundation
+import PermdTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -156,18 +157,7 @@ final class ServeProcess {
     }
 
     /// A free TCP port on 127.0.0.1 (bound, read back, released).
-    static func freePort() -> Int {
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(probe) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length); return getsockname(probe, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    static func freePort() -> Int { freeLoopbackPort() }
 
     /// The server's revision (`REVISION`).
     func revision() throws -> UInt64 {

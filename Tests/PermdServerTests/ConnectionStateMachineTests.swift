@@ -412,10 +412,10 @@ struct ConnectionStateMachineTests {
         var access = ConnectionAccess(queryTokenRequired: true)
         #expect(!access.mayQuery)
         access.raise(to: .query)
-        #expect(access == .query && access.mayQuery)
-        access.raise(to: .admin)
+        #expect(access.level == .query && access.mayQuery && !access.isAdmin)
+        access.raise(to: .admin, adminToken: "billing.token")
         access.raise(to: .query)
-        #expect(access == .admin)
-        #expect(ConnectionAccess(queryTokenRequired: false) == .query)
+        #expect(access.isAdmin && access.adminTokenName == "billing.token")
+        #expect(ConnectionAccess(queryTokenRequired: false).level == .query)
     }
 }

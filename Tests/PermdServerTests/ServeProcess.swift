@@ -1,37 +1,15 @@
 import Foundation
+import PermdTestSupport
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The built `permd` binary: PERMD_BIN, or beside the test bundle in the build folder.
-func permdBinary() throws -> URL {
-    if let path = ProcessInfo.processInfo.environment["PERMD_BIN"] { return URL(fileURLWithPath: path) }
-    var folder = Bundle.main.bundleURL
-    for _ in 0..<6 {
-        let candidate = folder.appendingPathComponent("permd")
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            return candidate
-        }
-        folder.deleteLastPathComponent()
-    }
-    throw ClientError(description: "cannot find the permd binary; set PERMD_BIN")
-}
+func permdBinary() throws -> URL { try builtPermdBinary() }
 
 /// A free TCP port on 127.0.0.1 (bound, read back, released).
-func freePort() -> Int {
-    let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(probe) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length); return getsockname(probe, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+func freePort() -> Int { freeLoopbackPort() }
 
 /// A folder with the test policies, a database path and an admin token file (`tok3n`, mode 0600).
 final class ServeFolder {
