@@ -55,8 +55,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
     var state = ConnectionStateMachine()
     var access: ConnectionAccess
     var framer: LineFramer
+    /// The bytes received and not yet answered: the read's own buffer while it is being
+    /// worked through, our copy only when a line is left incomplete.
     var inbound = ByteBuffer()
+    /// This burst's replies. Kept from burst to burst (cleared, not replaced): once the
+    /// flush has written it, no one else holds its storage, so the next burst writes into
+    /// it without allocating. It grows with the first reply, to what the bursts need.
     var outbound = ByteBuffer()
+    /// An empty buffer of this connection's own, what `inbound` holds between reads: it
+    /// lets go of the read's buffer, which NIO's receive pool then reuses for the next read
+    /// (a buffer still referenced here would make the pool take a new one), without
+    /// `ByteBuffer()`'s one storage that every connection on every loop would retain.
+    let noBytes: ByteBuffer
     var snapshot: IndexSnapshot
     var generation: UInt64
     /// The wake-ups of the SYNC being waited for, cancelled once it is answered.
@@ -74,6 +84,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.shared = shared
         self.isLocal = isLocal
         self.framer = LineFramer(maxLineLength: shared.configuration.maxLineLength)
+        noBytes = ByteBufferAllocator().buffer(capacity: 1)
         (generation, snapshot) = shared.publisher.latest
         access = ConnectionAccess(queryTokenRequired: shared.configuration.queryToken != nil)
     }
@@ -203,7 +214,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
         }
         if inbound.readableBytes == 0 {
-            inbound.clear()
+            inbound = noBytes
         } else if inbound.readerIndex > 65_536 {
             inbound.discardReadBytes()
         }
@@ -274,8 +285,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
         addCounts()
         guard outbound.readableBytes > 0 else { return }
         context.write(wrapOutboundOut(outbound), promise: nil)
-        outbound = ByteBuffer()
         context.flush()
+        recycleOutbound()
+    }
+
+    /// The largest outbound buffer a connection keeps between bursts (a large `WHO` page
+    /// is not held for the small replies that follow).
+    static let keptOutboundCapacity = 65_536
+
+    /// Empties the outbound buffer for the next burst: in place when the flush wrote it all
+    /// (no allocation), a new storage when NIO still holds it (a partial write).
+    func recycleOutbound() {
+        if outbound.capacity > Self.keptOutboundCapacity {
+            outbound = ByteBuffer()
+        } else {
+            outbound.clear()
+        }
     }
 
     /// Flushes what is due, then closes once it is written.
@@ -283,7 +308,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         addCounts()
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(outbound), promise: promise)
-        outbound = ByteBuffer()
+        recycleOutbound()
         let channel = context.channel
         promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
