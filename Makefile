@@ -62,6 +62,7 @@ PYTHON    ?= python3
 PERMD_BIN ?= $(CURDIR)/.build/debug/permd
 test-python:
 	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(PYTHON) -m pip install --quiet pytest
+	@$(PYTHON) -c 'import prometheus_client' 2>/dev/null || $(PYTHON) -m pip install --quiet prometheus-client
 	PERMD_BIN=$(PERMD_BIN) $(PYTHON) -m pytest -q clients/python/tests
 
 # Only the benchmark targets: the plugin would also run CheckLoop, a plain executable of
