@@ -57,7 +57,7 @@ test: build test-deps
 	$(MAKE) test-python
 
 # The Python client against a real server (the debug build unless PERMD_BIN names another);
-# pytest is installed when missing.
+# pytest and prometheus-client are installed when missing.
 PYTHON    ?= python3
 PERMD_BIN ?= $(CURDIR)/.build/debug/permd
 test-python:
