@@ -57,11 +57,12 @@ test: build test-deps
 	$(MAKE) test-python
 
 # The Python client against a real server (the debug build unless PERMD_BIN names another);
-# pytest is installed when missing.
+# pytest and prometheus-client are installed when missing.
 PYTHON    ?= python3
 PERMD_BIN ?= $(CURDIR)/.build/debug/permd
 test-python:
 	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(PYTHON) -m pip install --quiet pytest
+	@$(PYTHON) -c 'import prometheus_client' 2>/dev/null || $(PYTHON) -m pip install --quiet prometheus-client
 	PERMD_BIN=$(PERMD_BIN) $(PYTHON) -m pytest -q clients/python/tests
 
 # Only the benchmark targets: the plugin would also run CheckLoop, a plain executable of
