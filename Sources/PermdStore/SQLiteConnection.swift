@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 import Foundation
 
 /// One SQLite connection with a cache of prepared statements. Not thread-safe: one owner at a time.
@@ -23,6 +24,7 @@ final class SQLiteConnection {
         self.path = path
         isReadOnly = readOnly
         self.writeTimeout = writeTimeout
+        if !readOnly { Self.createPrivately(path) }
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &db, flags, nil)
@@ -36,6 +38,15 @@ final class SQLiteConnection {
         }
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, Self.milliseconds(writeTimeout))
+    }
+
+    /// Creates a missing database file readable and writable by its owner only, whatever the
+    /// umask: it holds emails and phone numbers. SQLite gives the `-wal` and `-shm` files it
+    /// creates beside it the database file's permissions. An existing file is left as it is;
+    /// when the file cannot be created here, opening it reports why.
+    private static func createPrivately(_ path: String) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR)
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
     }
 
     /// `duration` in whole milliseconds for `sqlite3_busy_timeout`, at least 1 (0 would not wait).

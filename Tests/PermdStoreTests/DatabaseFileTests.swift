@@ -23,6 +23,24 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
+    @Test func aNewDatabaseAndItsLogFilesAreTheOwnersOnly() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("people.db")
+        let previous = umask(0o022)  // the usual umask, which would leave the file world-readable
+        defer { umask(previous) }
+        let store = try SQLiteStore(path: path, policy: testPolicy(), logger: Logger(label: "test"))
+        _ = try store.perform([.addUser(NewUser(id: "ana", profile: UserProfile(email: "ana@acme.io")))])
+        for file in [path, path + "-wal", path + "-shm"] {
+            let mode = try #require(FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
+            #expect(mode == 0o600, "\(file) has mode \(String(mode, radix: 8))")
+        }
+        // An existing file keeps the mode its owner gave it.
+        store.close()
+        chmod(path, 0o640)
+        _ = try SQLiteStore(path: path, policy: testPolicy(), logger: Logger(label: "test"))
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o640)
+    }
+
     @Test func aNewerSchemaIsRefusedUnchanged() throws {
         let directory = TemporaryDirectory()
         let path = directory.path("future.db")
