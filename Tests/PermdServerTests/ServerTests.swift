@@ -85,6 +85,31 @@ import Testing
         }
     }
 
+    /// The outbound buffer is reused from burst to burst: replies that back up (a client
+    /// that reads late, small socket buffers, so that writes are partial and NIO still holds
+    /// a burst when the next is answered) must arrive whole and in order.
+    @Test func repliesThatBackUpArriveWholeAndInOrder() async throws {
+        try await withTestServer(configure: { $0.outboundHighWatermark = 4096 }) { server in
+            let admin = try server.admin()
+            _ = try admin.request(#"USER.ADD {"id": "ana"}"#)
+            let client = try LineClient(port: server.port, socketBuffer: 4096)
+            let requests = ["PERMS ana org_default", "CHECK ana org_default read:invoices write:invoices read:invoices",
+                            "CHECK ana org_default nope", "EXPLAIN ana org_default read:invoices", "PING"]
+            let expected = ["OK read:invoices", "ALLOW DENY ALLOW", "DENY", "ALLOW role:viewer", "PONG"]
+            let rounds = 4_000
+            let text = String(repeating: requests.joined(separator: "\n") + "\n", count: rounds)
+            nonisolated(unsafe) let sender = client
+            let sent = Thread {
+                try? sender.send(text)
+            }
+            sent.start()
+            try await Task.sleep(for: .milliseconds(200))  // let the replies fill both sides' buffers first
+            let replies = try client.readLines(rounds * requests.count)
+            let wrong = replies.enumerated().first { $0.element != expected[$0.offset % expected.count] }
+            #expect(wrong == nil, "reply \(wrong?.offset ?? 0): \(wrong?.element ?? "")")
+        }
+    }
+
     @Test func dripFedBytesGetTheSameAnswers() async throws {
         try await withTestServer { server in
             let admin = try server.admin()
