@@ -118,7 +118,7 @@ let package = Package(
                            .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict),
         // Runs the built `permd` executable as a user would.
-        .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore", "CSQLite"], swiftSettings: strict),
+        .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore", "CSQLite", "PermdTestSupport"], swiftSettings: strict),
         // Runs `permd-load` against a real `permd serve` on 127.0.0.1.
         .testTarget(name: "PermdLoadTests", dependencies: ["permd", "PermdLoad"], swiftSettings: strict),
     ]
