@@ -12,7 +12,7 @@ public final class PermdPool: PermdRequester {
 
     private let connect: Connect
     private let slots: Mutex<[PermdConnection?]>
-    private let turn = Atomic<Int>(0)
+    private let turn = Atomic<UInt>(0)
 
     /// - Parameters:
     ///   - size: how many connections (at least 1).
@@ -34,7 +34,8 @@ public final class PermdPool: PermdRequester {
 
     /// The connection whose turn it is, opened if need be.
     public func connection() async throws -> PermdConnection {
-        let index = turn.add(1, ordering: .relaxed).oldValue % slots.withLock { $0.count }
+        // Wrapping: after 2^64 turns it starts again from slot 0.
+        let index = Int(turn.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(slots.withLock { $0.count }))
         if let open = slots.withLock({ $0[index] }), open.isOpen { return open }
         let fresh = try await connect()
         // Another task may have filled the slot meanwhile: keep theirs, close ours.

@@ -70,7 +70,7 @@ extension PermdRequester {
     /// `WHO org perm`: every user holding the permission there, reading page after page.
     public func who(organization: String, permission: String, pageSize: Int = Query.defaultWhoLimit) async throws -> [String] {
         var users: [String] = []
-        var after = "-"
+        var after = Query.whoFromStart
         while true {
             let request = try ClientRequest(.who, [organization, permission, after, "\(pageSize)"])
             let page = try await self.request(request) { $0.whoPage }

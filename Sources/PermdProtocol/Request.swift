@@ -48,6 +48,8 @@ public enum Query: Sendable, Equatable {
 
     /// The page size of `WHO` when the client gives none.
     public static let defaultWhoLimit = 1000
+    /// `WHO`'s `<after>` for the first page.
+    public static let whoFromStart = "-"
     /// The longest page `WHO` returns.
     public static let maxWhoLimit = 100_000
     /// How long `SYNC` waits when the client gives no timeout, in milliseconds.

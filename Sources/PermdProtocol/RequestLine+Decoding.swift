@@ -21,7 +21,7 @@ extension RequestLine {
         case .orgs:
             return .query(.organizations(user: arguments[0], permission: arguments.count > 1 ? arguments[1] : nil))
         case .who:
-            let after = arguments.count > 2 && arguments[2] != "-" ? arguments[2] : nil
+            let after = arguments.count > 2 && arguments[2] != Query.whoFromStart ? arguments[2] : nil
             let limit = arguments.count > 3
                 ? try Self.number(arguments[3], name: "limit", in: 1...Query.maxWhoLimit) : Query.defaultWhoLimit
             return .query(.who(organization: arguments[0], permission: arguments[1], after: after, limit: limit))

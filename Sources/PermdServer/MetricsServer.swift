@@ -40,6 +40,8 @@ public final class MetricsServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // A scraper keeps its connection; one left silent is closed.
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(MetricsServer.idleTimeoutSeconds)))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(OperationsHTTPHandler(status: status))
                 }
@@ -69,6 +71,9 @@ public final class MetricsServer: Sendable {
         try? await group.shutdownGracefully()
     }
 
+    /// Seconds an HTTP connection may stay silent (scrapes come every 15–60 s).
+    static let idleTimeoutSeconds: Int64 = 120
+
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
@@ -84,6 +89,14 @@ final class OperationsHTTPHandler: ChannelInboundHandler {
 
     init(status: ServingStatus) {
         self.status = status
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

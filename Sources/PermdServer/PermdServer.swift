@@ -30,6 +30,8 @@ public final class PermdServer: Service, Sendable {
         var channels: [any Channel] = []
         var tcpAddress: SocketAddress?
         var started = false
+        /// Set when shutdown begins: `/readyz` answers 503 from then on.
+        var stopping = false
     }
 
     /// - Parameters:
@@ -52,6 +54,9 @@ public final class PermdServer: Service, Sendable {
 
     /// The TCP address the server listens on (with the port picked when 0 was asked for).
     public var tcpAddress: SocketAddress? { state.withLock { $0.tcpAddress } }
+
+    /// Whether a shutdown has begun (the connections are being drained).
+    public var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// The revision of the snapshot being served.
     public var revision: UInt64 { shared.publisher.latest.snapshot.revision }
@@ -116,6 +121,7 @@ public final class PermdServer: Service, Sendable {
     public func shutdown() async {
         let listeners = state.withLock { state in
             defer { state.channels = [] }
+            state.stopping = true
             return state.channels
         }
         for channel in listeners { try? await channel.close() }

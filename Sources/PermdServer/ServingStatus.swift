@@ -32,7 +32,7 @@ public final class ServingStatus: Sendable {
 
     private var current: (server: PermdServer?, replication: ReplicationState?, stopping: Bool) {
         let (server, health, stopping) = state.withLock { ($0.server, $0.replication, $0.stopping) }
-        return (server, health?.replicationState, stopping)
+        return (server, health?.replicationState, stopping || server?.isStopping == true)
     }
 
     /// What `/readyz` answers now.

@@ -113,7 +113,6 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxConnections = try Self.connections(allowing: configuration, logger: logger)
         let server = PermdServer(configuration: configuration, engine: engine, logger: logger)
         status.serving(server)
-        defer { status.stopping() }
         do {
             try await server.runUntilTerminated(logger: logger)
             await metrics?.shutdown()

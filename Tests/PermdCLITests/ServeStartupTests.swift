@@ -161,10 +161,9 @@ import Glibc
 
     // MARK: Listeners
 
-    @Test func anAddressInUseIsNamed() throws {
-        let folder = try Folder()
+    /// A socket listening on a 127.0.0.1 port the system picked: the port is in use until `fd` is closed.
+    static func occupiedPort() -> (fd: Int32, port: Int) {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -176,11 +175,29 @@ import Glibc
             }
         }
         listen(listener, 1)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        return (listener, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    @Test func anAddressInUseIsNamed() throws {
+        let folder = try Folder()
+        let (listener, port) = Self.occupiedPort()
+        defer { close(listener) }
         let outcome = try folder.serve(["--listen", "127.0.0.1:\(port)"])
         #expect(outcome.status == 1, "\(outcome)")
         #expect(outcome.standardError.contains("permd: cannot listen on 127.0.0.1:\(port): address already in use"),
                 "\(outcome)")
+    }
+
+    @Test func aMetricsAddressInUseIsNamedWithItsOption() throws {
+        let folder = try Folder()
+        let (listener, port) = Self.occupiedPort()
+        defer { close(listener) }
+        let outcome = try folder.serve(["--metrics-listen", "127.0.0.1:\(port)"])
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(outcome.standardError.contains("permd: cannot listen on 127.0.0.1:\(port): address already in use (--metrics-listen)"),
+                "\(outcome)")
+        let malformed = try folder.serve(["--metrics-listen", "9468"])
+        #expect(malformed.status == 2 && malformed.standardError.contains("--metrics-listen must be HOST:PORT"), "\(malformed)")
     }
 
     @Test func aUnixPathThatIsARegularFileIsNamedAndKept() throws {

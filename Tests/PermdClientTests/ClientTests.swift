@@ -141,6 +141,7 @@ private let policyJSON = """
         // A connection closed under the pool is replaced on its next turn.
         let first = try await pool.connection()
         await first.close()
+        await #expect(throws: PermdClientError(.closed)) { try await first.ping() }
         for _ in 0..<6 { #expect(try await pool.check("ana", "org_default", "read:invoices")) }
         await pool.close()
     }

@@ -133,7 +133,7 @@ func httpGet(port: Int, _ path: String, method: String = "GET") throws -> HTTPAn
                 let scrape = try httpGet(port: port, "/metrics")
                 #expect(scrape.sample("permd_database_up") == 1)
                 #expect(scrape.sample("permd_replication_lag_seconds") == 2.5)
-                status.stopping()
+                await server.server.shutdown()
                 #expect(try httpGet(port: port, "/readyz").body == "shutting down\n")
             }
         }
