@@ -57,8 +57,10 @@ import Testing
         let summary = try outcome.jsonSummary()
         #expect(summary["rate"] as? Int == 400)
         let requests = try #require(summary["requests"] as? Int)
-        // 400/s for 1.5 s is 600 intended sends; a late schedule catches up, never runs ahead.
-        #expect((540...600).contains(requests), "\(requests) requests")
+        // 400/s for 1.5 s is 600 intended sends; a late schedule catches up, never runs ahead
+        // (an unpaced run sends thousands). The lower bound is loose: on a crowded machine the
+        // tool's threads may not get the CPU to catch up before the end.
+        #expect((300...600).contains(requests), "\(requests) requests")
         #expect(outcome.standardOutput.contains("latency from each intended send time"))
     }
 
