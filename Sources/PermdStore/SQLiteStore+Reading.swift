@@ -109,12 +109,7 @@ extension SQLiteStore {
 
     /// The organization with `code`, or nil.
     public func organization(_ code: String) throws(StoreError) -> OrganizationRecord? {
-        let statement = try connection.statement("SELECT code, name, external_id FROM organizations WHERE code = ?")
-        try statement.bind([.text(code)])
-        defer { statement.reset() }
-        guard try statement.step() else { return nil }
-        return OrganizationRecord(code: statement.text(0), name: statement.optionalText(1),
-                                  externalID: statement.optionalText(2))
+        try SQLiteTransaction(connection: connection).organization(code)
     }
 
     /// The codes of the organizations `user` belongs to, sorted.

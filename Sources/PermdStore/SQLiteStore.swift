@@ -246,50 +246,9 @@ public final class SQLiteStore: StateStore {
     /// Creates the declared organizations (and the default one) or updates their name and
     /// external id to follow the files; records the changes in `pendingChanges`.
     private func syncDeclaredOrganizations() throws {
-        var declared = policy.organizations.map(\.record)
-        let defaultCode = policy.settings.defaultOrganization
-        if policy.declaredOrganization(defaultCode) == nil {
-            declared.append(OrganizationRecord(code: defaultCode))
-        }
-        for record in declared {
-            try refuseClash(ofDeclared: record)
-            if let stored = try organization(record.code) {
-                if stored != record {
-                    try connection.run(
-                        "UPDATE organizations SET name = ?, external_id = ? WHERE code = ?",
-                        .optional(record.name), .optional(record.externalID), .text(record.code))
-                    pendingChanges.append(.organizationUpdated(code: record.code))
-                }
-            } else {
-                try insertOrganization(record)
-            }
-        }
-    }
-}
-
-extension SQLiteStore {
-    /// Refuses (kind `.invariantBroken`) a declared organization whose code is a stored
-    /// organization's external id, or whose external id is another's code or external id:
-    /// imports would send one organization's rows to the other (SPEC §1). The policy
-    /// validator checks the declared organizations among themselves.
-    fileprivate func refuseClash(ofDeclared record: OrganizationRecord) throws(StoreError) {
-        var clash: String?
-        if let owner = try connection.statement("SELECT code FROM organizations WHERE external_id = ? AND code <> ?")
-            .firstText([.text(record.code), .text(record.code)]) {
-            clash = "its code is the external id of organization \"\(owner)\""
-        } else if let externalID = record.externalID, externalID != record.code,
-                  try connection.integer("SELECT 1 FROM organizations WHERE code = ?", .text(externalID)) != nil {
-            clash = "its external id \"\(externalID)\" is the code of organization \"\(externalID)\""
-        } else if let externalID = record.externalID,
-                  let owner = try connection.statement("SELECT code FROM organizations WHERE external_id = ? AND code <> ?")
-                      .firstText([.text(externalID), .text(record.code)]) {
-            clash = "its external id \"\(externalID)\" belongs to organization \"\(owner)\""
-        }
-        guard let clash else { return }
-        throw StoreError(.invariantBroken, path: connection.path, message:
-            "the policy files declare organization \"\(record.code)\", but \(clash) in the database; an external id "
-            + "names one organization and is no other's code. Change the policy files, or change the other "
-            + "organization with `permd org add` under the policies it was made with; nothing was changed")
+        var rules = WriteRules(SQLiteTransaction(connection: connection), policy: policy)
+        try rules.syncDeclaredOrganizations(location: connection.path)
+        pendingChanges += rules.changes
     }
 }
 
