@@ -348,22 +348,7 @@ private struct ImportResolver {
     /// The checks that need no state: identifiers and keys, identities, and that every
     /// organization, role and permission exists.
     private func check(_ record: UserRecord) throws {
-        if let id = record.id { try store.checkUserID(id) }
-        for membership in record.memberships {
-            try store.checkID(membership.organization, "organization code")
-            for role in membership.roles ?? [] { try store.checkKey(role, "role") }
-            for permission in membership.permissions { try store.checkKey(permission, "permission") }
-        }
-        for identity in record.identities where identity.provider.isEmpty || identity.providerUserID.isEmpty {
-            throw WriteRefusal(.invalidValue, "an identity has an empty provider or provider user id")
-        }
-        for membership in record.memberships {
-            if !organizations.contains(membership.organization) {
-                throw WriteRefusal.unknownOrganization(membership.organization)
-            }
-            for role in membership.roles ?? [] { try store.requireRole(role) }
-            for permission in membership.permissions { try store.requirePermission(permission) }
-        }
+        try WriteCheck.imported(record, organizations: organizations, policy: store.policy)
     }
 
     private func create(_ id: String, _ given: UserRow, _ record: UserRecord) throws -> Outcome {
@@ -535,25 +520,14 @@ extension SQLiteStore {
                        phoneVerified: record.phoneVerified)
     }
 
-    /// The row a new user gets from what a record gives: an email given is verified unless
-    /// the record says otherwise (as an operator's write).
+    /// The row a new user gets from what a record gives (`UserRow.importedAsNew`).
     func newImportedRow(_ given: UserRow) -> UserRow {
-        var row = given
-        if row.profile.email != nil { row.emailVerified = given.emailVerified ?? true }
-        return row
+        given.importedAsNew()
     }
 
-    /// The row of an existing user after a record: the fields given overwrite the stored ones;
-    /// a new email is verified unless marked, the email the user holds keeps its state.
+    /// The row of an existing user after a record (`UserRow.updated(byImporting:)`).
     func updatedImportedRow(_ stored: UserRow, with given: UserRow) -> UserRow {
-        var emailVerified = stored.emailVerified
-        if let email = given.profile.email {
-            emailVerified = email.lowercased() == stored.profile.email?.lowercased()
-                ? given.emailVerified ?? stored.emailVerified ?? true
-                : given.emailVerified ?? true
-        }
-        return UserRow(profile: stored.profile.merged(with: given.profile), emailVerified: emailVerified,
-                       phoneVerified: given.phoneVerified ?? stored.phoneVerified)
+        stored.updated(byImporting: given)
     }
 }
 

@@ -124,17 +124,32 @@ public enum StoreAccess: Sendable, Hashable {
 public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     /// An SQLite database file.
     case sqliteFile(path: String)
+    /// A PostgreSQL database (SPEC §8).
+    case postgres(PostgresLocation)
+    /// A `postgres://` value libpq does not read: opening it fails with `reason`.
+    case invalidPostgres(description: String, reason: String)
 
-    /// The location `db` names; today every value is an SQLite file path.
+    /// The location `db` names: a `postgres://` or `postgresql://` URI is a PostgreSQL
+    /// database, anything else an SQLite file path.
     /// - Parameter db: the `--db` value (or `PERMD_DB`).
     public init(db: String) {
-        self = .sqliteFile(path: db)
+        guard PostgresLocation.isURI(db) else {
+            self = .sqliteFile(path: db)
+            return
+        }
+        do {
+            self = .postgres(try PostgresLocation(uri: db))
+        } catch {
+            self = .invalidPostgres(description: error.location, reason: error.message)
+        }
     }
 
-    /// The location for messages: what a person typed, never a secret.
+    /// The location for messages: what a person typed, never a secret (a URI without its password).
     public var description: String {
         switch self {
         case .sqliteFile(let path): path
+        case .postgres(let location): location.description
+        case .invalidPostgres(let description, _): description
         }
     }
 
@@ -156,6 +171,11 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         case (.sqliteFile(let path), .readWrite):
             try SQLiteStore(path: path, policy: policy, logger: logger, writeTimeout: writeTimeout)
         case (.sqliteFile(let path), .readOnly): try SQLiteStore(readingOnly: path, policy: policy, logger: logger)
+        case (.postgres(let location), .readWrite): try PostgresStore(location: location, policy: policy, logger: logger, writeTimeout: writeTimeout)
+        case (.postgres(let location), .readOnly):
+            try PostgresStore(readingOnly: location, policy: policy, logger: logger)
+        case (.invalidPostgres(let description, let reason), _):
+            throw StoreError(.postgres(.invalidLocation), path: description, message: reason)
         }
     }
 
@@ -173,6 +193,9 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
             return names.contains { name in
                 ["", "-wal", "-shm", "-journal"].contains { FileIdentity(name + $0) == written }
             }
+        case .postgres, .invalidPostgres:
+            // A database on a server is no file here.
+            return false
         }
     }
 }

@@ -25,10 +25,13 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case importRefused([ImportRefusal])
         /// Any other SQLite failure (I/O, corruption, a full disk, ...).
         case sqlite(code: Int32)
+        /// Any other PostgreSQL failure: the connection (`.connection`: the server is down or
+        /// unreachable), the server's refusal, a URI libpq does not accept.
+        case postgres(PostgresError.Kind)
     }
 
     public var kind: Kind
-    /// The database file's path.
+    /// The database file's path (PostgreSQL: the URI without its password).
     public var path: String
     /// What went wrong, for a person.
     public var message: String

@@ -156,7 +156,7 @@ struct WriteRules<Transaction: StoreTransaction> {
     }
 
     /// Refuses the email, username or phone of `profile` when a user other than `user` holds it.
-    private func refuseValuesHeldByOthers(_ profile: UserProfile, user: String) throws {
+    func refuseValuesHeldByOthers(_ profile: UserProfile, user: String) throws {
         if let email = profile.email, let owner = try transaction.holder(ofEmail: email)?.user, owner != user {
             throw WriteRefusal.emailTaken(email, owner: owner)
         }
@@ -452,7 +452,7 @@ enum StoreTransactionError: Error, CustomStringConvertible {
 }
 
 /// What a membership holds: a role or a direct permission, each in its own table.
-enum MembershipGrant {
+enum MembershipGrant: Equatable {
     case role(String)
     case permission(String)
 
@@ -515,4 +515,30 @@ extension String {
 func uniqued(_ items: [String]) -> [String] {
     var seen = Set<String>()
     return items.filter { seen.insert($0).inserted }
+}
+
+// The rules of a user's row as an import gives it, as the writes apply them (`insertUser`,
+// `updateProfile`): the SQLite import decides rows itself, outside the write lock, and the
+// PostgreSQL import in its transaction; both reach the same rows from here.
+extension UserRow {
+    /// The row a new user gets from what a record gives: an email given is verified unless
+    /// the record says otherwise (as an operator's write).
+    func importedAsNew() -> UserRow {
+        var row = self
+        if row.profile.email != nil { row.emailVerified = emailVerified ?? true }
+        return row
+    }
+
+    /// This stored row after a record gives `given`: the fields given overwrite the stored
+    /// ones; a new email is verified unless marked, the email the user holds keeps its state.
+    func updated(byImporting given: UserRow) -> UserRow {
+        var emailVerified = self.emailVerified
+        if let email = given.profile.email {
+            emailVerified = email.lowercased() == profile.email?.lowercased()
+                ? given.emailVerified ?? self.emailVerified ?? true
+                : given.emailVerified ?? true
+        }
+        return UserRow(profile: profile.merged(with: given.profile), emailVerified: emailVerified,
+                       phoneVerified: given.phoneVerified ?? phoneVerified)
+    }
 }

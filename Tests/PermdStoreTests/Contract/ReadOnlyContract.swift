@@ -32,6 +32,8 @@ extension StoreContract {
                     if let data = FileManager.default.contents(atPath: name), !data.isEmpty { files[name] = data }
                 }
                 return files
+            case .postgres, .invalidPostgres:
+                return [:]
             }
         }
 

@@ -34,8 +34,15 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
         return StorePlace(.sqliteFile(path: directory.path("permd.db"))) { _ = directory }
     }
 
-    /// Every backend the contract suite runs against.
-    static let all: [StoreBackend] = [.sqlite]
+    /// A fresh database on the throwaway cluster (`PostgresCluster`), dropped with the place.
+    static let postgres = StoreBackend(name: "postgres") {
+        let database = try PostgresCluster.shared().makeDatabase()
+        return StorePlace(StoreLocation(db: database.uri)) { _ = database }
+    }
+
+    /// Every backend the contract suite runs against: PostgreSQL unless `PERMD_TEST_POSTGRES=0`
+    /// (then its runs are left out, as the `.needsPostgres` tests are skipped).
+    static let all: [StoreBackend] = PostgresCluster.isEnabled ? [.sqlite, .postgres] : [.sqlite]
 }
 
 /// A location made for one test, removed when the test lets go of it.
