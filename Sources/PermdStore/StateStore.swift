@@ -45,6 +45,14 @@ public protocol StateStore: AnyObject, StateReader {
     /// one means something may have been (also this handle's own commits may change it).
     func commitMarker() throws(StoreError) -> CommitMarker
 
+    /// Which database this is (`STATS` shows it).
+    var backend: StoreBackend { get }
+
+    /// A watcher that wakes a follower when another handle may have committed (SQLite: a
+    /// poll; PostgreSQL: its notifications, on a connection of its own). Callable from any
+    /// thread; the watcher is then used by one thread, not the store's.
+    func commitWatcher() -> any CommitWatcher
+
     /// Group commit: all writes in one transaction, each isolated so that a refused write
     /// leaves the others; results in request order. Every write that changes something is
     /// one revision with its change-log rows. Throws only when the transaction itself
