@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "PermdClientTests", dependencies: ["permd", "PermdClient", "PermdCore", "PermdProtocol", "PermdTestSupport"],
                     swiftSettings: strict),
         // Runs the built `permd` executable as a user would.
-        .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore", "CSQLite"], swiftSettings: strict),
+        .testTarget(name: "PermdCLITests", dependencies: ["permd", "PermdCore", "CSQLite", "PermdTestSupport"], swiftSettings: strict),
         // Runs `permd-load` against a real `permd serve` on 127.0.0.1.
         .testTarget(name: "PermdLoadTests", dependencies: ["permd", "PermdLoad", "PermdTestSupport"], swiftSettings: strict),
     ]
