@@ -156,20 +156,28 @@ public final class StoreEngine {
                         into results: inout [Result<WriteOutcome, WriteFailure>?]) {
         guard !pending.isEmpty else { return }
         defer { pending.removeAll() }
+        let outcomes: [Result<WriteOutcome, WriteRefusal>]
         do {
-            let outcomes = try usingStore {
-                let outcomes = try store.perform(pending.map(\.write))
-                try catchUp()
-                return outcomes
-            }
-            for ((index, _), outcome) in zip(pending, outcomes) {
-                results[index] = outcome.mapError(WriteFailure.refused)
-            }
+            outcomes = try usingStore { try store.perform(pending.map(\.write)) }
         } catch {
             let failure = Self.failure(error, otherwise: "the write failed; see the server log")
-            logger.log(level: failure.isUnavailable ? .warning : .error, "write batch failed",
-                       metadata: ["error": "\(error)", "writes": "\(pending.count)"])
+            // An outage is logged once by the link, not once per refused batch.
+            logger.log(level: isUnreachable(error) ? .debug : failure.isUnavailable ? .warning : .error,
+                       "write batch failed", metadata: ["error": "\(error)", "writes": "\(pending.count)"])
             for (index, _) in pending { results[index] = .failure(failure) }
+            return
+        }
+        // Committed: the answers are the outcomes, even when the index cannot include them yet
+        // (the database went away just after the commit) — `ERR UNAVAILABLE` would say that
+        // nothing was stored. The index catches up once the database is back.
+        do {
+            try usingStore { try catchUp() }
+        } catch {
+            logger.warning("committed, but the index cannot include it until the database answers again",
+                           metadata: ["error": "\(error)", "writes": "\(pending.count)"])
+        }
+        for ((index, _), outcome) in zip(pending, outcomes) {
+            results[index] = outcome.mapError(WriteFailure.refused)
         }
     }
 

@@ -59,8 +59,10 @@ public protocol StateStore: AnyObject, StateReader {
     /// fails; then nothing was written.
     func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>]
 
-    /// Switches to a reloaded policy set: the declared organizations follow it, and
-    /// `.policyReloaded` is logged in a new revision, which is returned.
+    /// Switches to a reloaded policy set: the declared organizations follow it; returns the
+    /// revision after. SQLite (one server) logs `.policyReloaded` in a new revision. On
+    /// PostgreSQL a reload is one replica's own (SPEC §8): only a change to the declared
+    /// organizations takes a revision, and the caller rebuilds its index itself.
     func reload(policy: PolicySet) throws(StoreError) -> UInt64
 
     /// Imports checked records (an `ImportPlan`'s users) in one transaction and one

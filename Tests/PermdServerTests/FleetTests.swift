@@ -121,12 +121,14 @@ func together<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throw
                                                                                 with: #"{"key": "delete:org"}, {"key": "export:invoices"}"#)
             .replacingOccurrences(of: #""permissions": ["read:*"]"#, with: #""permissions": ["read:*", "export:invoices"]"#))
         let first = try fleet.admin(0)
-        #expect(try first.request("RELOAD").hasPrefix("OK "))
+        // Per replica: no revision (SPEC §8), so the others have nothing to follow.
+        #expect(try first.request("RELOAD") == "OK \(added)")
         #expect(try first.request("CHECK ana org_acme export:invoices") == "ALLOW")
         let second = try fleet.replicas[1].client()
         #expect(try second.request("SYNC \(added) 5000").hasPrefix("OK "))
         // The other replica still serves the policies it read at start.
         #expect(try second.request("CHECK ana org_acme export:invoices") == "DENY")
+        #expect(try second.request("REVISION") == "OK \(added)")
         let digests = try (0..<2).map { index in
             try fleet.replicas[index].client().request("STATS").split(separator: " ").first { $0.hasPrefix("policy_digest=") }
         }
@@ -262,6 +264,8 @@ func together<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throw
         #expect(!refused.isEmpty)
         #expect(acknowledged.count > refused.count / 10)
         let last = try acknowledged.map { try revision(of: $0.reply) }.max() ?? 0
+        // Writes went on after the database came back.
+        #expect(last > current)
         for index in 0..<2 {
             let client = try fleet.replicas[index].client()
             #expect(try client.request("SYNC \(last) 5000").hasPrefix("OK "))
