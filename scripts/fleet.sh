@@ -16,11 +16,11 @@ if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
   exit 1
 fi
 for port in $PORTS; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null; then
     echo "fleet: 127.0.0.1:$port is in use (another permd? \`make run\`?); stop it first" >&2
     exit 1
   fi
-done 2>/dev/null || true
+done
 
 folder=$(mktemp -d "${TMPDIR:-/tmp}/permd-fleet-XXXXXX")
 chmod 755 "$folder"
@@ -68,15 +68,21 @@ for port in $PORTS; do
 done
 set -- $PORTS
 for port in "$@"; do
-  for _ in $(seq 1 100); do
-    if printf 'PING\n' | nc -q1 127.0.0.1 "$port" 2>/dev/null | grep -q PONG; then break; fi
+  for _ in $(seq 1 300); do
+    grep -q "permd serving" "$folder/replica-$port.log" 2>/dev/null && break
     sleep 0.1
   done
+  if ! grep -q "permd serving" "$folder/replica-$port.log"; then
+    echo "fleet: the replica on 127.0.0.1:$port did not start:" >&2
+    cat "$folder/replica-$port.log" >&2
+    exit 1
+  fi
 done
 
 cat <<EOF
 fleet: PostgreSQL on 127.0.0.1:$db_port (database permd, in $folder), replicas on 127.0.0.1:$1, :$2 and :$3
-       (logs: $folder/replica-<port>.log; metrics on 127.0.0.1:9468-9470). From another terminal:
+       (logs: $folder/replica-<port>.log; metrics on 127.0.0.1:9468-9470). From another terminal
+       (nc from Debian's netcat-openbsd):
 
   printf 'AUTH $token\\nUSER.ADD {"id": "alice", "organizations": ["org_acme"], "roles": ["billing-admin"]}\\n' | nc -q1 127.0.0.1 $1
   printf 'SYNC 2\\nCHECK alice org_acme read:invoices\\n' | nc -q1 127.0.0.1 $2
