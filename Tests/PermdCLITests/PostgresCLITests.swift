@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PermdTestSupport
 import Testing
 
@@ -94,5 +97,84 @@ struct PostgresCLITests {
         guard let at = uri.firstIndex(of: "@"), let colon = uri[uri.index(uri.startIndex, offsetBy: 13)..<at].firstIndex(of: ":")
         else { return "\u{0}" }
         return String(uri[uri.index(after: colon)..<at])
+    }
+}
+
+extension PostgresCLITests {
+    /// `permd serve` on PostgreSQL: builds its index from the database, answers queries, and
+    /// sees a write another process (the CLI) committed there.
+    @Test func serveAnswersFromPostgreSQLAndSeesAnotherProcesssWrite() throws {
+        let directory = try PermdProcess.temporaryDirectory(["policies/p.json": Self.policy])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try PostgresCluster.shared().makeDatabase()
+        let db = ["--policies", "policies", "--db", database.uri]
+        #expect(try PermdProcess.run(["user", "add", "--id", "ana", "--org", "org_acme"] + db, in: directory).status == 0)
+        let socketPath = directory + "/permd.sock"
+        let server = Process()
+        server.executableURL = try PermdProcess.executable()
+        server.arguments = ["serve", "--listen", "127.0.0.1:0", "--unix", socketPath] + db
+        server.currentDirectoryURL = URL(fileURLWithPath: directory)
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        var client: LocalLineClient?
+        for _ in 0..<200 where client == nil {
+            client = try? LocalLineClient(path: socketPath)
+            if client == nil { usleep(50_000) }
+        }
+        let connection = try #require(client, "serve did not start")
+        #expect(try connection.request("CHECK ana org_acme read:invoices") == "ALLOW")
+        let added = try PermdProcess.run(["member", "add", "ana", "org_default"] + db, in: directory)
+        let revision = try #require(added.standardOutput.split(separator: " ").last.flatMap { UInt64($0.dropLast()) })
+        #expect(try connection.request("SYNC \(revision) 10000") == "OK \(revision)")
+        #expect(try connection.request("CHECK ana org_default read:invoices") == "ALLOW")
+    }
+}
+
+/// A blocking line client on a Unix socket, with a 10 s read timeout.
+final class LocalLineClient {
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+
+    init(path: String) throws {
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { bytes in
+            for (index, byte) in path.utf8.prefix(bytes.count - 1).enumerated() { bytes[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw PermdProcess.HarnessError(description: "cannot connect to \(path)")
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    /// Sends one line and reads the answer's first line.
+    func request(_ line: String) throws -> String {
+        let bytes = Array((line + "\n").utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count else {
+            throw PermdProcess.HarnessError(description: "cannot send \(line)")
+        }
+        while true {
+            if let end = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                defer { buffer.removeFirst(end + 1) }
+                return String(decoding: buffer[..<end], as: UTF8.self)
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = read(descriptor, &chunk, chunk.count)
+            guard count > 0 else { throw PermdProcess.HarnessError(description: "no answer to \(line)") }
+            buffer += chunk[..<count]
+        }
     }
 }
