@@ -7,7 +7,7 @@ RUN_HOST   = $(firstword $(subst :, ,$(LISTEN)))
 RUN_PORT   = $(lastword $(subst :, ,$(LISTEN)))
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps build release run test test-python bench clean
+.PHONY: all deps test-deps build release run fleet test test-python bench clean
 
 all: build
 
@@ -48,6 +48,10 @@ run: release
 	  "  python3 -c \"import socket; f = socket.create_connection(('$(RUN_HOST)', $(RUN_PORT))).makefile('rwb')" \
 	  "  f.write(b'CHECK alice org_acme read:invoices\\nREVISION\\n'); f.flush(); print(f.readline().decode() + f.readline().decode())\""
 	.build/release/permd serve --policies $(POLICIES) --db $(DB) --listen $(LISTEN)
+
+# A throwaway PostgreSQL and three replicas on 127.0.0.1:7468-7470 (README: Run a fleet); Ctrl-C stops all.
+fleet: release test-deps
+	POLICIES=$(POLICIES) PERMD=.build/release/permd scripts/fleet.sh
 
 test: build test-deps
 	$(SWIFT) build --build-tests

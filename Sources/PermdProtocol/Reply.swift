@@ -97,7 +97,11 @@ public enum Reply {
             "allows=\(statistics.allows)",
             "denies=\(statistics.denies)",
             "uptime_s=\(statistics.uptimeSeconds)",
-        ], into: &buffer)
+            "store=\(statistics.store)",
+            "policy_digest=\(statistics.policyDigest)",
+        ] + (statistics.databaseUp.map { ["db=\($0 ? "up" : "down")"] } ?? [])
+            + (statistics.lagMilliseconds.map { ["lag_ms=\($0)"] } ?? []),
+            into: &buffer)
     }
 
     /// Writes EXPLAIN's answer: `ALLOW role:billing-admin direct` or `DENY not-member`.
@@ -249,11 +253,25 @@ public struct Statistics: Sendable, Hashable {
     public var denies: Int
     /// Seconds since the start.
     public var uptimeSeconds: Int64
+    /// Where the state is: `sqlite` or `postgres` (SPEC §8).
+    public var store: String
+    /// The first 12 hex digits of the policy files' SHA-256 (`none` when not read from files).
+    public var policyDigest: String
+    /// On a shared database: whether it answers (`db=up|down`); nil for SQLite.
+    public var databaseUp: Bool?
+    /// On a shared database: the age of the newest change this replica has not applied, 0 when
+    /// caught up (`lag_ms`); nil for SQLite.
+    public var lagMilliseconds: Int64?
 
     /// - Parameters: see each property.
     public init(revision: UInt64, users: Int, organizations: Int, memberships: Int, roles: Int, permissions: Int,
                 indexBytes: Int, buildMilliseconds: Double, connections: Int, checks: Int, allows: Int,
-                denies: Int, uptimeSeconds: Int64) {
+                denies: Int, uptimeSeconds: Int64, store: String = "sqlite", policyDigest: String = "none",
+                databaseUp: Bool? = nil, lagMilliseconds: Int64? = nil) {
+        self.store = store
+        self.policyDigest = policyDigest
+        self.databaseUp = databaseUp
+        self.lagMilliseconds = lagMilliseconds
         self.revision = revision
         self.users = users
         self.organizations = organizations
@@ -269,3 +287,4 @@ public struct Statistics: Sendable, Hashable {
         self.uptimeSeconds = uptimeSeconds
     }
 }
+

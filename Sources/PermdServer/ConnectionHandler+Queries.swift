@@ -1,6 +1,8 @@
 import NIOCore
 import PermdIndex
+import PermdPolicy
 import PermdProtocol
+import PermdStore
 import Synchronization
 
 extension ConnectionHandler {
@@ -104,6 +106,8 @@ extension ConnectionHandler {
             indexBytes: index.indexBytes, buildMilliseconds: index.buildMilliseconds,
             connections: shared.connections.load(ordering: .relaxed),
             checks: shared.checks.load(ordering: .relaxed), allows: shared.allows.load(ordering: .relaxed),
-            denies: shared.denies.load(ordering: .relaxed), uptimeSeconds: shared.uptimeSeconds)
+            denies: shared.denies.load(ordering: .relaxed), uptimeSeconds: shared.uptimeSeconds,
+            store: self.shared.backend.rawValue, policyDigest: snapshot.policy.digest ?? "none",
+            databaseUp: self.shared.link?.databaseUp, lagMilliseconds: self.shared.link?.lagMilliseconds)
     }
 }

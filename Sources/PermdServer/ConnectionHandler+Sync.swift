@@ -7,7 +7,7 @@ extension ConnectionHandler {
     /// until the publisher wakes it with a snapshot that has it or the deadline passes
     /// (whichever comes first answers; the other is cancelled).
     func sync(to revision: UInt64, timeoutMilliseconds: Int64, context: ChannelHandlerContext) {
-        switch state.syncRequested(revision: revision, current: snapshot.revision) {
+        switch state.syncRequested(revision: revision, current: snapshot.revision, reachable: shared.link?.databaseUp ?? true) {
         case .answer(let answer):
             write(answer)
         case .wait(let number):

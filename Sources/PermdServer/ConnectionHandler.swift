@@ -3,6 +3,7 @@ import NIOCore
 import PermdCore
 import PermdIndex
 import PermdProtocol
+import PermdStore
 import Synchronization
 
 /// What every connection shares: the configuration, the current snapshot, the writer.
@@ -18,10 +19,16 @@ final class ServerContext: Sendable {
     let refusedTokens: ThrottledLog
     /// Failed accepts (out of descriptors), logged at most one line a second.
     let acceptFailures: ThrottledLog
+    /// Which database the state is in (`STATS`).
+    let backend: StoreBackend
+    /// A shared database's link (`STATS`, `SYNC` during an outage); nil for SQLite.
+    let link: ReplicaLink?
 
     init(configuration: ServerConfiguration, publisher: SnapshotPublisher, writer: StateWriter,
-         statistics: ServerStatistics, tokens: ServerTokens, logger: Logger) {
+         statistics: ServerStatistics, tokens: ServerTokens, logger: Logger, backend: StoreBackend, link: ReplicaLink?) {
         self.configuration = configuration
+        self.backend = backend
+        self.link = link
         self.tokens = tokens
         self.publisher = publisher
         self.writer = writer

@@ -288,9 +288,12 @@ struct ConnectionStateMachine {
     }
 
     /// A `SYNC` for `revision` while the connection serves the snapshot of revision `current`.
-    mutating func syncRequested(revision: UInt64, current: UInt64) -> SyncRequestAction {
+    /// - Parameter reachable: whether the database answers; during an outage a revision not
+    ///   in the index cannot come (SPEC §8), so waiting for it is pointless.
+    mutating func syncRequested(revision: UInt64, current: UInt64, reachable: Bool = true) -> SyncRequestAction {
         assert(state == .serving, "a SYNC is answered only while serving")
         if current >= revision { return .answer(.reached(current)) }
+        if !reachable { return .answer(.stale(current)) }
         syncWaits += 1
         state = .waiting(.sync(revision: revision, number: syncWaits))
         return .wait(number: syncWaits)

@@ -21,6 +21,7 @@ import Darwin
 /// was received, close), or call `start()` and `shutdown()` directly (tests).
 public final class PermdServer: Service, Sendable {
     let shared: ServerContext
+    private let follower: StoreFollower
     private let group: MultiThreadedEventLoopGroup
     private let state = Mutex(Listeners())
     private let connections = ConnectionRegistry()
@@ -41,14 +42,18 @@ public final class PermdServer: Service, Sendable {
     public init(configuration: ServerConfiguration, engine: sending StoreEngine, logger: Logger) {
         let publisher = SnapshotPublisher(engine.snapshot)
         let statistics = ServerStatistics()
+        let link = engine.link
+        let watcher = engine.commitWatcher()
+        let backend = engine.backend
         let tokens = ServerTokens(
             admin: configuration.adminTokens,
             query: configuration.queryToken.map { NamedToken(name: "query", token: $0, file: configuration.queryTokenFile) })
         let writer = StateWriter(engine: engine, publisher: publisher, counters: statistics.operations,
-                                 tokens: tokens, logger: logger)
+                                 tokens: tokens, logger: logger, link: link)
+        follower = StoreFollower(watcher: watcher, writer: writer, publisher: publisher, link: link)
         shared = ServerContext(
             configuration: configuration, publisher: publisher, writer: writer,
-            statistics: statistics, tokens: tokens, logger: logger)
+            statistics: statistics, tokens: tokens, logger: logger, backend: backend, link: link)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
     }
 
@@ -61,11 +66,15 @@ public final class PermdServer: Service, Sendable {
     /// The revision of the snapshot being served.
     public var revision: UInt64 { shared.publisher.latest.snapshot.revision }
 
+    /// A shared database's link (for `/readyz` and `/metrics`); nil for SQLite.
+    public var replication: (any ReplicationHealth)? { shared.link }
+
     /// Starts the writer thread and binds the listeners.
     /// - Throws: `ListenError` when a listener cannot be opened (the address in use, a
     ///   Unix socket path that is another file or too long, ...).
     public func start() async throws {
         shared.writer.start()
+        follower.start()
         let configuration = shared.configuration
         var channels: [any Channel] = []
         var tcpAddress: SocketAddress?
@@ -87,6 +96,7 @@ public final class PermdServer: Service, Sendable {
             }
         } catch {
             for channel in channels { try? await channel.close() }
+            follower.stop()
             shared.writer.stop()
             throw error
         }
@@ -131,6 +141,7 @@ public final class PermdServer: Service, Sendable {
         }
         for channel in open { try? await channel.closeFuture.get() }
         if state.withLock({ $0.started }) {
+            follower.stop()
             shared.writer.stop()
             state.withLock { $0.started = false }
         }

@@ -6,7 +6,8 @@ import PermdProtocol
 
 /// The dedicated writer thread (never an event loop): it commits everything queued as
 /// one batch, publishes the new snapshot, and only then completes the requests; between
-/// batches it polls for changes made by other processes.
+/// batches it catches up with the commits made elsewhere when the follower (`StoreFollower`)
+/// or a `SYNC` asks.
 final class StateWriter: @unchecked Sendable {
     /// Writes from one connection, answered together.
     struct Job: Sendable {
@@ -14,9 +15,6 @@ final class StateWriter: @unchecked Sendable {
         /// Called with one result per request, in order.
         var completion: @Sendable ([Result<WriteOutcome, WriteFailure>]) -> Void
     }
-
-    /// How often the database is checked for changes by other processes.
-    static let pollInterval: TimeInterval = 0.2
 
     // Everything below is guarded by `condition`.
     private let condition = NSCondition()
@@ -31,6 +29,8 @@ final class StateWriter: @unchecked Sendable {
     private let counters: OperationCounters
     private let tokens: ServerTokens
     private let logger: Logger
+    /// A shared database's link, told what the published index includes; nil for SQLite.
+    let link: ReplicaLink?
 
     /// - Parameters:
     ///   - engine: the state the writes go to; the writer thread is its only user.
@@ -38,8 +38,10 @@ final class StateWriter: @unchecked Sendable {
     ///   - counters: where commit times and reload results are counted.
     ///   - tokens: the token files `RELOAD` reads again.
     ///   - logger: where commit failures and refreshes are logged.
+    ///   - link: a shared database's link (the engine reports outages to it too); nil for SQLite.
     init(engine: StoreEngine, publisher: SnapshotPublisher, counters: OperationCounters, tokens: ServerTokens,
-         logger: Logger) {
+         logger: Logger, link: ReplicaLink?) {
+        self.link = link
         self.tokens = tokens
         self.engine = engine
         self.publisher = publisher
@@ -80,24 +82,20 @@ final class StateWriter: @unchecked Sendable {
     }
 
     private func run() {
-        var nextPoll = Date(timeIntervalSinceNow: Self.pollInterval)
         while true {
             condition.lock()
-            while queue.isEmpty && !refreshRequested && !stopping && Date() < nextPoll {
-                _ = condition.wait(until: nextPoll)
+            while queue.isEmpty && !refreshRequested && !stopping {
+                condition.wait()
             }
             let jobs = queue
             queue.removeAll(keepingCapacity: true)
-            let refresh = refreshRequested || Date() >= nextPoll
+            let refresh = refreshRequested
             refreshRequested = false
             let stop = stopping && jobs.isEmpty
             condition.unlock()
 
             if !jobs.isEmpty { commit(jobs) }
-            if refresh {
-                pollForOutsideChanges()
-                nextPoll = Date(timeIntervalSinceNow: Self.pollInterval)
-            }
+            if refresh { pollForOutsideChanges() }
             if stop { break }
         }
         // The last write is done: a clean stop leaves the whole state in the database file.
@@ -112,7 +110,7 @@ final class StateWriter: @unchecked Sendable {
         let started = ContinuousClock.now
         let requests = jobs.flatMap(\.requests)
         var results = engine.perform(requests)
-        publisher.publish(engine.snapshot)
+        publish()
         rereadTokens(for: requests, results: &results)
         counters.commits.observe(ContinuousClock.now - started)
         counters.countReloads(requests, results)
@@ -148,11 +146,19 @@ final class StateWriter: @unchecked Sendable {
     private func pollForOutsideChanges() {
         do {
             if try engine.refresh() {
-                publisher.publish(engine.snapshot)
+                publish()
                 logger.debug("picked up outside changes", metadata: ["revision": "\(engine.snapshot.revision)"])
             }
         } catch {
-            logger.error("cannot read outside changes", metadata: ["error": "\(error)"])
+            // An outage is logged once, by the link; anything else each time.
+            if !engine.isUnreachable(error) {
+                logger.error("cannot read outside changes", metadata: ["error": "\(error)"])
+            }
         }
+    }
+
+    private func publish() {
+        publisher.publish(engine.snapshot)
+        link?.applied(engine.snapshot.revision)
     }
 }

@@ -1,7 +1,7 @@
 public import Logging
 public import PermdIndex
 public import PermdCore
-import PermdPolicy
+public import PermdPolicy
 public import PermdProtocol
 public import PermdStore
 
@@ -13,13 +13,31 @@ extension WriteFailure {
     }
 }
 
+/// Opens the store again after its database was out of reach (`StoreLocation.open`), with the
+/// policies the engine serves.
+public typealias StoreOpener = (PolicySet) throws -> any StateStore
+
 /// What the writer thread drives: the store behind the index (any `StateStore`). Writes are
 /// committed in one `perform` per batch, and the change log is applied to the snapshot
 /// (a full rebuild after a policy reload or when the log no longer reaches back).
+///
+/// On a shared database (PostgreSQL) a store whose connection was lost is opened again,
+/// at most once per `reopenInterval` unless the follower found the database reachable, and
+/// the index catches up from the change log; until then writes answer `ERR UNAVAILABLE`
+/// and the index keeps serving.
 public final class StoreEngine {
-    private let store: any StateStore
+    private var store: any StateStore
+    private let opener: StoreOpener?
     private let policiesDirectory: String
     private let logger: Logger
+    /// A shared database's link (outages, lag); nil for SQLite.
+    public let link: ReplicaLink?
+    /// Whether the store's connection was lost: it is opened again before its next use.
+    private var storeLost = false
+    /// The last attempt to open the store again, and why it failed.
+    private var lastReopen: (at: ContinuousClock.Instant, failure: any Error)?
+    /// How often a lost store is opened again while the database seems down.
+    static let reopenInterval: Duration = .seconds(1)
     /// The store's commit marker when this engine last looked: a change means another process committed.
     private var commitMarker: CommitMarker
     /// The snapshot that includes every change committed so far.
@@ -29,12 +47,65 @@ public final class StoreEngine {
     ///   - store: the open store (with the validated policies).
     ///   - policiesDirectory: where `RELOAD` reads the policies again.
     ///   - logger: where reloads and failures are logged.
-    public init(store: any StateStore, policiesDirectory: String, logger: Logger) throws {
+    ///   - opener: opens the store again after its database was out of reach (nil: never).
+    public init(store: any StateStore, policiesDirectory: String, logger: Logger, opener: StoreOpener? = nil) throws {
         self.store = store
+        self.opener = opener
         self.policiesDirectory = policiesDirectory
         self.logger = logger
         commitMarker = try store.commitMarker()
         snapshot = try Self.build(store, logger: logger)
+        link = store.backend == .postgres ? ReplicaLink(revision: snapshot.revision, logger: logger) : nil
+    }
+
+    /// Which database the state is in.
+    public var backend: StoreBackend { store.backend }
+
+    /// The store's watcher, for the follower thread.
+    func commitWatcher() -> any CommitWatcher { store.commitWatcher() }
+
+    /// Whether `error` says the database is out of reach (an outage, not a failed write).
+    func isUnreachable(_ error: any Error) -> Bool {
+        (error as? StoreError)?.isUnreachable == true
+    }
+
+    /// Runs `body` on the store, opened again first if its connection was lost; a lost
+    /// connection is noted (and reported to the link) for the next use.
+    private func usingStore<T>(_ body: () throws -> T) throws -> T {
+        if storeLost { try reopen() }
+        do {
+            return try body()
+        } catch where isUnreachable(error) {
+            storeLost = true
+            link?.lost(error)
+            throw error
+        }
+    }
+
+    /// Opens the store again and catches up; fails fast (with the last failure) while the
+    /// database seems down and the last attempt is recent.
+    private func reopen() throws {
+        guard let opener else {
+            storeLost = false
+            return
+        }
+        if let last = lastReopen, ContinuousClock.now - last.at < Self.reopenInterval, link?.databaseUp != true {
+            throw last.failure
+        }
+        do {
+            let fresh = try opener(store.policy)
+            store.close()
+            store = fresh
+            storeLost = false
+            lastReopen = nil
+            link?.reached()
+        } catch {
+            lastReopen = (.now, error)
+            link?.lost(error)
+            throw error
+        }
+        commitMarker = try store.commitMarker()
+        try catchUp()
     }
 
     /// A full build, its progress logged (a large state takes seconds).
@@ -70,11 +141,13 @@ public final class StoreEngine {
 
     /// Picks up changes committed by other processes; returns whether `snapshot` changed.
     public func refresh() throws -> Bool {
-        let marker = try store.commitMarker()
-        guard marker != commitMarker else { return false }
-        commitMarker = marker
         let before = snapshot.revision
-        try catchUp()
+        try usingStore {
+            let marker = try store.commitMarker()
+            guard marker != commitMarker else { return }
+            commitMarker = marker
+            try catchUp()
+        }
         return snapshot.revision != before
     }
 
@@ -83,26 +156,38 @@ public final class StoreEngine {
                         into results: inout [Result<WriteOutcome, WriteFailure>?]) {
         guard !pending.isEmpty else { return }
         defer { pending.removeAll() }
+        let outcomes: [Result<WriteOutcome, WriteRefusal>]
         do {
-            let outcomes = try store.perform(pending.map(\.write))
-            try catchUp()
-            for ((index, _), outcome) in zip(pending, outcomes) {
-                results[index] = outcome.mapError(WriteFailure.refused)
-            }
+            outcomes = try usingStore { try store.perform(pending.map(\.write)) }
         } catch {
             let failure = Self.failure(error, otherwise: "the write failed; see the server log")
-            logger.log(level: failure.isUnavailable ? .warning : .error, "write batch failed",
-                       metadata: ["error": "\(error)", "writes": "\(pending.count)"])
+            // An outage is logged once by the link, not once per refused batch.
+            logger.log(level: isUnreachable(error) ? .debug : failure.isUnavailable ? .warning : .error,
+                       "write batch failed", metadata: ["error": "\(error)", "writes": "\(pending.count)"])
             for (index, _) in pending { results[index] = .failure(failure) }
+            return
+        }
+        // Committed: the answers are the outcomes, even when the index cannot include them yet
+        // (the database went away just after the commit) — `ERR UNAVAILABLE` would say that
+        // nothing was stored. The index catches up once the database is back.
+        do {
+            try usingStore { try catchUp() }
+        } catch {
+            logger.warning("committed, but the index cannot include it until the database answers again",
+                           metadata: ["error": "\(error)", "writes": "\(pending.count)"])
+        }
+        for ((index, _), outcome) in zip(pending, outcomes) {
+            results[index] = outcome.mapError(WriteFailure.refused)
         }
     }
 
     /// The one mapping from a store failure to what the writer answers: another process's lock
-    /// past the write timeout is `unavailable` (nothing stored, retry later); anything else failed.
+    /// past the write timeout, or a database out of reach, is `unavailable` (nothing stored,
+    /// retry later); anything else failed.
     static func failure(_ error: any Error, otherwise message: String) -> WriteFailure {
-        if let storeError = error as? StoreError, storeError.kind == .busy {
-            return .unavailable(storeError.message)
-        }
+        guard let storeError = error as? StoreError else { return .failed(message) }
+        if storeError.kind == .busy { return .unavailable(storeError.message) }
+        if storeError.isUnreachable { return .unavailable("the database is out of reach; nothing was stored") }
         return .failed(message)
     }
 
@@ -137,8 +222,13 @@ public final class StoreEngine {
         }
         for diagnostic in result.diagnostics { logger.warning("reload: \(diagnostic)") }
         do {
-            _ = try store.reload(policy: policy)
-            try catchUp()
+            // In full: on PostgreSQL a reload is this replica's alone and changes no revision
+            // (SPEC §8), so the change log has nothing that would make the index follow the
+            // policies.
+            snapshot = try usingStore {
+                _ = try store.reload(policy: policy)
+                return try Self.build(store, logger: logger)
+            }
             let statistics = snapshot.statistics
             logger.info("policies reloaded", metadata: [
                 "revision": "\(snapshot.revision)", "roles": "\(statistics.roles)",

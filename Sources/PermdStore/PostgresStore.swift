@@ -205,7 +205,8 @@ public final class PostgresStore: StateStore {
         let previous = self.policy
         self.policy = policy
         do {
-            return try syncDeclaredOrganizations(thenLogging: [.policyReloaded])
+            // Nothing logged: the other replicas serve their own policy files.
+            return try syncDeclaredOrganizations(thenLogging: [])
         } catch {
             self.policy = previous
             throw error

@@ -45,14 +45,24 @@ public protocol StateStore: AnyObject, StateReader {
     /// one means something may have been (also this handle's own commits may change it).
     func commitMarker() throws(StoreError) -> CommitMarker
 
+    /// Which database this is (`STATS` shows it).
+    var backend: StoreBackend { get }
+
+    /// A watcher that wakes a follower when another handle may have committed (SQLite: a
+    /// poll; PostgreSQL: its notifications, on a connection of its own). Callable from any
+    /// thread; the watcher is then used by one thread, not the store's.
+    func commitWatcher() -> any CommitWatcher
+
     /// Group commit: all writes in one transaction, each isolated so that a refused write
     /// leaves the others; results in request order. Every write that changes something is
     /// one revision with its change-log rows. Throws only when the transaction itself
     /// fails; then nothing was written.
     func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>]
 
-    /// Switches to a reloaded policy set: the declared organizations follow it, and
-    /// `.policyReloaded` is logged in a new revision, which is returned.
+    /// Switches to a reloaded policy set: the declared organizations follow it; returns the
+    /// revision after. SQLite (one server) logs `.policyReloaded` in a new revision. On
+    /// PostgreSQL a reload is one replica's own (SPEC §8): only a change to the declared
+    /// organizations takes a revision, and the caller rebuilds its index itself.
     func reload(policy: PolicySet) throws(StoreError) -> UInt64
 
     /// Imports checked records (an `ImportPlan`'s users) in one transaction and one

@@ -59,6 +59,24 @@ public final class PostgresCluster: Sendable {
         if case .success(let cluster) = sharedCluster { cluster.stop() }
     }
 
+    /// A cluster of the caller's own, for a test that stops and starts PostgreSQL (an outage)
+    /// without disturbing the tests on the shared one; stopped when released.
+    public static func startPrivate() throws(PostgresClusterError) -> PostgresCluster {
+        try start()
+    }
+
+    deinit { stop() }
+
+    /// Stops the server (fast shutdown: sessions are ended), keeping its data for `resume()`.
+    public func pause() {
+        Self.stopServer(in: directory, programs: programs)
+    }
+
+    /// Starts the server paused by `pause()` again, on the same port.
+    public func resume() throws(PostgresClusterError) {
+        try Self.startServer(in: directory, port: port, programs: programs)
+    }
+
     private init(port: Int, directory: String, password: String, programs: Programs) {
         self.port = port
         self.directory = directory
@@ -125,11 +143,7 @@ public final class PostgresCluster: Sendable {
                 attempt += 1
                 let port = try freePort()
                 do {
-                    try programs.run(
-                        programs.pgCtl, "-D", data, "-l", directory + "/server.log", "-w", "-t", "60",
-                        "-o", "-c listen_addresses=127.0.0.1 -c port=\(port) -c unix_socket_directories='\(socket)'"
-                            + " -c fsync=on -c max_connections=200 -c shared_buffers=32MB",
-                        "start", in: directory)
+                    try startServer(in: directory, port: port, programs: programs)
                     let cluster = PostgresCluster(port: port, directory: directory, password: password, programs: programs)
                     _ = try PostgresConnection(PostgresLocation(uri: cluster.uri(database: "postgres")))
                     return cluster
@@ -144,6 +158,15 @@ public final class PostgresCluster: Sendable {
             throw PostgresClusterError("cannot start the test PostgreSQL cluster: \(error)"
                 + (log.isEmpty ? "" : "\nserver log:\n\(log.suffix(2000))"))
         }
+    }
+
+    /// Starts the server of the cluster in `directory` on `port` and waits until it accepts.
+    private static func startServer(in directory: String, port: Int, programs: Programs) throws(PostgresClusterError) {
+        try programs.run(
+            programs.pgCtl, "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60",
+            "-o", "-c listen_addresses=127.0.0.1 -c port=\(port) -c unix_socket_directories='\(directory)/socket'"
+                + " -c fsync=on -c max_connections=200 -c shared_buffers=32MB",
+            "start", in: directory)
     }
 
     /// Stops a server in `directory` (if one runs there) and waits for it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PermdPolicy
 import PermdServer
 import PermdStore
 
@@ -43,8 +44,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Connections served at once (env PERMD_MAX_CONNECTIONS).")
     var maxConnections: Int = environmentNumber("MAX_CONNECTIONS") ?? defaults.maxConnections
 
+    @Option(help: ArgumentHelp("On PostgreSQL: how long to keep trying to reach the database at start before giving up with exit 1 (env PERMD_DB_WAIT).", valueName: "seconds"))
+    var dbWait: Int = environmentNumber("DB_WAIT") ?? 30
+
     func validate() throws {
-        for name in ["MAX_LINE", "IDLE_TIMEOUT", "MAX_CONNECTIONS"] {
+        for name in ["MAX_LINE", "IDLE_TIMEOUT", "MAX_CONNECTIONS", "DB_WAIT"] {
             if let raw = ProcessInfo.processInfo.environment["PERMD_" + name], Int(raw) == nil {
                 throw ValidationError("PERMD_\(name) must be a whole number, not \"\(raw)\"")
             }
@@ -72,6 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxConnections > 0 else {
             throw ValidationError("\(optionName("--max-connections", variable: "MAX_CONNECTIONS")) must be at least 1, not \(maxConnections)")
         }
+        guard dbWait >= 0 else {
+            throw ValidationError("\(optionName("--db-wait", variable: "DB_WAIT")) must be 0 or more seconds, not \(dbWait)")
+        }
         guard Self.permissionBits(unixMode) != nil else {
             throw ValidationError("\(optionName("--unix-mode", variable: "UNIX_MODE")) must be permission bits in octal (e.g. 0660), not \"\(unixMode)\"")
         }
@@ -97,18 +104,8 @@ struct ServeCommand: AsyncParsableCommand {
         // Before the index is built, so that /readyz answers 503 while it is.
         let status = ServingStatus()
         let metrics = try await startMetrics(status: status, logger: logger)
-        let engine: StoreEngine
-        do {
-            let store = try StoreLocation(db: databaseOptions.db).open(
-                policy: policy, logger: logger, writeTimeout: writeTimeoutOptions.duration)
-            engine = try StoreEngine(store: store, policiesDirectory: policyOptions.policies, logger: logger)
-        } catch let error as StoreError {
-            printError("error: \(error)")  // names the database itself
-            throw ExitCode(1)
-        } catch {
-            printError("error: \(StoreLocation(db: databaseOptions.db)): \(error)")
-            throw ExitCode(1)
-        }
+        let engine = try openEngine(policy: policy, logger: logger)
+        if let link = engine.link { status.watchReplication(link) }
         // After the database is open, so that its descriptors are counted.
         configuration.maxConnections = try Self.connections(allowing: configuration, logger: logger)
         let server = PermdServer(configuration: configuration, engine: engine, logger: logger)
@@ -122,6 +119,45 @@ struct ServeCommand: AsyncParsableCommand {
                 : optionName("--listen", variable: "LISTEN")
             printError("permd: \(error)" + (option.hasPrefix("PERMD_") ? " (\(option))" : ""))
             throw ExitCode(1)
+        }
+    }
+
+    /// The store and the index built from it. A database out of reach (PostgreSQL) is tried
+    /// again with backoff for `--db-wait` seconds, logged once; then exit 1 naming the host
+    /// and the error (never the password).
+    private func openEngine(policy: PolicySet, logger: Logger) throws -> StoreEngine {
+        let location = StoreLocation(db: databaseOptions.db)
+        let writeTimeout = writeTimeoutOptions.duration
+        let opener: StoreOpener = { policy in
+            try location.open(policy: policy, logger: logger, writeTimeout: writeTimeout)
+        }
+        let deadline = ContinuousClock.now + .seconds(dbWait)
+        var pause = Duration.milliseconds(100)
+        var waiting = false
+        while true {
+            do {
+                let engine = try StoreEngine(store: opener(policy), policiesDirectory: policyOptions.policies,
+                                             logger: logger, opener: opener)
+                if waiting { logger.notice("the database is reachable", metadata: ["db": "\(location)"]) }
+                return engine
+            } catch let error as StoreError where error.isUnreachable && ContinuousClock.now < deadline {
+                if !waiting {
+                    logger.warning("the database is out of reach; trying again for up to \(dbWait) s (--db-wait)",
+                                   metadata: ["error": "\(error)"])
+                    waiting = true
+                }
+                Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+                pause = min(pause * 2, .seconds(2))
+            } catch let error as StoreError where error.isUnreachable {
+                printError("error: cannot reach the database\(location.hostDescription) within --db-wait \(dbWait) s: \(error)")
+                throw ExitCode(1)
+            } catch let error as StoreError {
+                printError("error: \(error)")  // names the database itself
+                throw ExitCode(1)
+            } catch {
+                printError("error: \(location): \(error)")
+                throw ExitCode(1)
+            }
         }
     }
 

@@ -70,7 +70,14 @@ private func bytes(_ encode: (inout ByteBuffer) -> Void) -> String {
             revision: 5, users: 2, organizations: 3, memberships: 4, roles: 6, permissions: 7, indexBytes: 8192,
             buildMilliseconds: 1.5, connections: 1, checks: 10, allows: 6, denies: 4, uptimeSeconds: 12)
         #expect(bytes { Reply.write(statistics, into: &$0) } == "OK revision=5 users=2 organizations=3 memberships=4 "
-            + "roles=6 permissions=7 index_bytes=8192 build_ms=1.5 connections=1 checks=10 allows=6 denies=4 uptime_s=12\n")
+            + "roles=6 permissions=7 index_bytes=8192 build_ms=1.5 connections=1 checks=10 allows=6 denies=4 uptime_s=12 "
+            + "store=sqlite policy_digest=none\n")
+        var replica = statistics
+        replica.store = "postgres"
+        replica.policyDigest = "0123456789ab"
+        replica.databaseUp = false
+        replica.lagMilliseconds = 250
+        #expect(bytes { Reply.write(replica, into: &$0) }.hasSuffix(" uptime_s=12 store=postgres policy_digest=0123456789ab db=down lag_ms=250\n"))
     }
 
     @Test func errorsStayOneLine() {

@@ -325,6 +325,13 @@ struct ConnectionStateMachineTests {
         #expect(machine.nextLine() == .takeLine)
     }
 
+    @Test func syncAheadWhileTheDatabaseIsOutOfReachIsStaleAtOnce() {
+        var machine = Machine()
+        #expect(machine.syncRequested(revision: 3, current: 3, reachable: false) == .answer(.reached(3)))
+        #expect(machine.syncRequested(revision: 4, current: 3, reachable: false) == .answer(.stale(3)))
+        #expect(machine.nextLine() == .takeLine)
+    }
+
     @Test func syncIsAnsweredWhenTheSnapshotArrivesAndItsDeadlineThenIgnored() {
         var machine = Self.waitingForSync()
         #expect(machine.readRequested() == .none)

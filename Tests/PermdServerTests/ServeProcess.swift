@@ -34,7 +34,7 @@ final class ServeFolder {
 /// `permd serve` as a subprocess on a free port, its standard error kept for the test.
 final class ServeProcess: @unchecked Sendable {
     let process = Process()
-    let port = freePort()
+    let port: Int
     private let log = LogBuffer()
     private let errors = Pipe()
 
@@ -51,10 +51,14 @@ final class ServeProcess: @unchecked Sendable {
     ///   - arguments: more `serve` options.
     ///   - shell: `sh` commands run before permd replaces the shell (same process id),
     ///     e.g. `ulimit -n 128` or `umask 000`.
-    init(folder: ServeFolder, arguments: [String] = [], shell: String? = nil) async throws {
+    ///   - db: the `--db` value (default: `permd.db` in the folder).
+    ///   - port: the port to listen on (default: a free one; a restarted replica keeps its own).
+    init(folder: ServeFolder, arguments: [String] = [], shell: String? = nil, db: String? = nil,
+         port: Int? = nil) async throws {
+        self.port = port ?? freePort()
         let serve = ["serve", "--policies", folder.policies.path,
-                     "--db", folder.url.appendingPathComponent("permd.db").path,
-                     "--listen", "127.0.0.1:\(port)",
+                     "--db", db ?? folder.url.appendingPathComponent("permd.db").path,
+                     "--listen", "127.0.0.1:\(self.port)",
                      "--admin-token-file", folder.tokenPath] + arguments
         if let shell {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -69,8 +73,8 @@ final class ServeProcess: @unchecked Sendable {
             log.append(String(decoding: handle.availableData, as: UTF8.self))
         }
         try process.run()
-        for _ in 0..<100 {
-            if let client = try? LineClient(port: port), (try? client.request("PING")) == "PONG" { return }
+        for _ in 0..<200 {
+            if let client = try? LineClient(port: self.port), (try? client.request("PING")) == "PONG" { return }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(50))
         }
