@@ -13,8 +13,13 @@ import Glibc
             let waiter = try server.client()
             let revision = try #require(UInt64(try waiter.request("REVISION").dropFirst(3)))
             // A 60 s timeout: an answer within the client's 5 s read timeout was woken, not timed out.
+            let sent = ContinuousClock.now
             try waiter.send("SYNC \(revision + 1) 60000\nCHECK ana org_default read:invoices\n")
             try await Task.sleep(for: .milliseconds(100))
+            // On a crowded machine, with the tests' blocking socket reads holding the few
+            // cooperative threads, this "100 ms" has lasted past the SYNC's minute: the deadline
+            // then answered, rightly, and the test cannot tell anything.
+            guard ContinuousClock.now - sent < .seconds(50) else { return }
             if waiter.hasReplyWaiting() {
                 // Say what it answered: the difference between a wrong wake-up and a wrong deadline.
                 Issue.record("SYNC answered before the revision existed: \(try waiter.readLines(1))")
