@@ -7,7 +7,7 @@ RUN_HOST   = $(firstword $(subst :, ,$(LISTEN)))
 RUN_PORT   = $(lastword $(subst :, ,$(LISTEN)))
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps build release run fleet test test-python bench clean
+.PHONY: all deps test-deps build release run fleet test test-python bench fuzz fuzz-build sanitize soak clean
 
 all: build
 
@@ -74,5 +74,30 @@ test-python:
 bench: deps
 	cd Benchmarks && $(SWIFT) package benchmark --target '.*Benchmarks'
 
+# Hardening (docs/security.md). The fuzz targets live in their own package (Fuzz/), built
+# with libFuzzer and AddressSanitizer. SwiftPM's `--sanitize=fuzzer --sanitize=address`
+# hands swiftc two -sanitize flags and the last one wins (no coverage): the pair is given
+# once more as one flag.
+FUZZ_SECONDS ?= 60
+fuzz-build: deps
+	cd Fuzz && $(SWIFT) build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh
+
+# The whole suite under AddressSanitizer, then ThreadSanitizer, each in its own build folder.
+sanitize: deps test-deps
+	$(SWIFT) build --build-tests --sanitize=address --build-path .build-asan
+	$(SWIFT) test --skip-build --sanitize=address --build-path .build-asan
+	$(SWIFT) build --build-tests --sanitize=thread --build-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --build-path .build-tsan
+
+# The long forms: a 10-minute mixed load, a long reference-model run, many crash rounds.
+SOAK_SECONDS ?= 600
+soak: build test-deps
+	$(SWIFT) build --build-tests
+	PERMD_SOAK_SECONDS=$(SOAK_SECONDS) PERMD_MODEL_OPERATIONS=20000 PERMD_CRASH_ROUNDS=25 \
+	  $(SWIFT) test --skip-build --filter 'SoakTests|ReferenceModelTests|CrashSafetyTests'
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-asan .build-tsan Fuzz/.build

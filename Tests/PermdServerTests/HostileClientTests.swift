@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 13 (4): clients that attack the server's resources, each against a bound. The
+/// server runs as a process so that its memory and descriptors are its own
+/// (`/proc/<pid>`). The pipelining flood is `ProcessTests.aClientThatDoesNotReadIsSlowedNotBuffered`.
+///
+/// The bounds on time are deliberately loose (the test machine's cores are shared): what
+/// they show is that a hostile client does not hold others up, not how fast a reply is.
+@Suite(.serialized) struct HostileClientTests {
+    /// The server's open descriptors.
+    static func descriptors(_ server: ServeProcess) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/fd").count
+    }
+
+    /// Raises this process's soft descriptor limit to the hard one (to hold many clients).
+    static func raiseOwnDescriptorLimit() -> Int {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        return Int(limit.rlim_cur)
+    }
+
+    @Test func aHundredMegabyteLineIsRefusedOnceAndTheConnectionGoesOn() async throws {
+        let folder = try ServeFolder()
+        let server = try await ServeProcess(folder: folder)
+        let client = try server.client()
+        #expect(try client.request("PING") == "PONG")
+        let baseline = try server.residentKiB()
+        let chunk = [UInt8](repeating: UInt8(ascii: "A"), count: 1 << 20)
+        // The server reads and throws the line away as it comes (its answer waits in this
+        // client's receive buffer), so all of it can be sent before reading.
+        for _ in 0..<100 { try client.send(chunk) }
+        try client.send("\nPING\n")
+        #expect(try client.readLine()?.hasPrefix("ERR TOO_LONG") == true)
+        #expect(try client.readLine() == "PONG", "the connection did not go on after the long line")
+        let grown = try server.residentKiB() - baseline
+        #expect(grown < 64 * 1024, "the server grew by \(grown) KiB over a 100 MB line")
+    }
+
+    @Test func connectionsThatSendAByteAndCloseLeakNoDescriptor() async throws {
+        let folder = try ServeFolder()
+        let server = try await ServeProcess(folder: folder)
+        #expect(try server.client().request("PING") == "PONG")
+        let before = try Self.descriptors(server)
+        for round in 0..<3 {
+            for index in 0..<1000 {
+                let client = try LineClient(port: server.port)
+                try client.send(index % 2 == 0 ? "P" : "\n")
+                if round == 1 { client.shutdownWrite() }
+            }
+        }
+        // The server closes what the clients closed; give it a moment to see every end.
+        var after = try Self.descriptors(server)
+        for _ in 0..<50 where after > before {
+            try await Task.sleep(for: .milliseconds(100))
+            after = try Self.descriptors(server)
+        }
+        #expect(after <= before, "the server held \(before) descriptors before, \(after) after 3,000 one-byte connections")
+        #expect(try server.client().request("PING") == "PONG")
+    }
+
+    @Test func aSlowlorisClientDoesNotHoldOthersUp() async throws {
+        let folder = try ServeFolder()
+        let server = try await ServeProcess(folder: folder)
+        let slow = try server.client()
+        let bytes = Array("PERMS ana org_default\n".utf8)
+        let other = try server.client()
+        var slowest = Duration.zero
+        let clock = ContinuousClock()
+        var answered = 0
+        // A byte every 300 ms from the slow client; between them, the other one's PINGs.
+        for byte in bytes.prefix(12) {
+            try slow.send([byte])
+            let next = clock.now + .milliseconds(300)
+            while clock.now < next {
+                let start = clock.now
+                #expect(try other.request("PING") == "PONG")
+                slowest = max(slowest, clock.now - start)
+                answered += 1
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        try slow.send(Array(bytes.dropFirst(12)))
+        #expect(try slow.readLine() == "OK", "the slow client's own line was not answered")
+        #expect(answered > 20)
+        #expect(slowest < .seconds(1), "a PING beside the slow client took \(slowest)")
+    }
+
+    @Test func manyIdleConnectionsDoNotKeepNewClientsWaiting() async throws {
+        let wanted = ProcessInfo.processInfo.environment["PERMD_IDLE_CONNECTIONS"].flatMap(Int.init) ?? 2000
+        let room = Self.raiseOwnDescriptorLimit() - 100
+        let count = min(wanted, room)
+        try #require(count >= 500, "this process may open only \(room) descriptors")
+        let folder = try ServeFolder()
+        let server = try await ServeProcess(folder: folder)
+        var idle: [LineClient] = []
+        for _ in 0..<count { idle.append(try LineClient(port: server.port)) }
+        // Every one of them is a connection the server accepted and still serves.
+        #expect(try idle[0].request("PING") == "PONG")
+        #expect(try idle[count - 1].request("PING") == "PONG")
+        let clock = ContinuousClock()
+        var slowest = Duration.zero
+        for _ in 0..<20 {
+            let start = clock.now
+            let fresh = try server.client()
+            #expect(try fresh.request("PING") == "PONG")
+            slowest = max(slowest, clock.now - start)
+        }
+        #expect(slowest < .seconds(1), "a new client beside \(count) idle ones waited \(slowest)")
+        #expect(try Self.descriptors(server) >= count)
+    }
+}
