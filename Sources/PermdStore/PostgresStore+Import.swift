@@ -3,39 +3,36 @@ import PermdCore
 import PermdPolicy
 
 extension PostgresStore {
-    /// Imports `users` through the rules of SPEC §4 (`WriteRules.importRecord`) in one
-    /// transaction and one revision: the records are decided and written one after the other,
-    /// each seeing what the earlier ones wrote; a refused record writes nothing, and when any
-    /// is refused the transaction is rolled back (kind `.importRefused`, every refused line).
-    /// The revision row is locked first, so the import is one revision in commit order.
+    /// Imports `users` through the rules of SPEC §4 in one transaction and one revision,
+    /// set-based (`PostgresImportState`, `PostgresImportResolver`, `PostgresImportWrites`):
+    /// under the revision row's lock, taken first so that the import is one revision in commit
+    /// order, the state the records concern is read once, every record is decided in memory
+    /// against it and what earlier records did (a refused record does nothing), and the result
+    /// is copied in. When any record is refused, nothing is written (kind `.importRefused`,
+    /// every refused line).
     ///
-    /// A dry run does the same and rolls back; a read-only store can run one (its role needs
-    /// the rights to write, though nothing is kept).
+    /// A dry run reads and decides the same, and writes nothing; a read-only store can run
+    /// one (its role needs the rights to create temporary tables).
     public func applyImport(_ users: [ImportedUser], dryRun: Bool) throws(StoreError) -> ImportSummary {
-        let outcome = try writeTransaction(retryingKeyViolations: true, rollingBack: dryRun) { transaction, groups in
-            var refusals: [ImportRefusal] = []
+        let outcome = try writeTransaction(retryingKeyViolations: true, rollingBack: dryRun) { transaction, _ in
             try transaction.run("SELECT value FROM permd.revision FOR UPDATE")
-            var rules = WriteRules(transaction, policy: self.policy)
             if self.isReadOnly {
                 // As a writer would open the database: the declared organizations synced.
+                var rules = WriteRules(transaction, policy: self.policy)
                 try rules.syncDeclaredOrganizations(location: self.location.description)
             }
-            rules.changes = []
-            var summary = ImportSummary()
+            let connection = transaction.connection
             let organizations = Set(try transaction.run("SELECT code FROM permd.organizations").compactMap { $0.text(0) })
-            let now = currentMilliseconds()
-            for record in users {
-                do {
-                    let changes = try rules.importRecord(record, organizations: organizations, at: now)
-                    summary.count(changes.changes, created: changes.created)
-                    rules.changes += changes.changes
-                } catch let refusal as WriteRefusal {
-                    refusals.append(ImportRefusal(line: record.line, error: refusal))
-                }
+            var resolver = PostgresImportResolver(state: try PostgresImportState.read(for: users, in: connection),
+                                                  policy: self.policy, organizations: organizations)
+            for record in users { try resolver.add(record) }
+            guard resolver.refusals.isEmpty else { throw ImportRefused(refusals: resolver.refusals, noun: "record") }
+            // The revision is handed out by the merge itself (its changes are copied in, too
+            // many for the statements `writeTransaction` logs with), so no group is appended.
+            if !dryRun && !resolver.writes.changes.isEmpty {
+                _ = try resolver.writes.merge(into: connection, at: currentMilliseconds())
             }
-            guard refusals.isEmpty else { throw ImportRefused(refusals: refusals, noun: "record") }
-            if !rules.changes.isEmpty { groups.append(rules.changes) }
-            return summary
+            return resolver.summary
         }
         var summary = outcome.value
         summary.revision = outcome.last
@@ -93,106 +90,6 @@ extension OrganizationImportSummary {
         } else {
             added += 1
         }
-    }
-}
-
-// The rules of one import record (SPEC §4), over the transaction: decided with reads only,
-// then written, so that a refused record writes nothing.
-extension WriteRules {
-    /// What one record did: the changes, and whether it created the user.
-    struct ImportedRecord {
-        var changes: [StateChange] = []
-        var created = false
-    }
-
-    /// Imports one record: a record for an existing user (by id; without an id, by email,
-    /// else username, else phone) updates the profile fields it gives and adds the identities,
-    /// memberships and grants it lists, never removing any; a new user without memberships
-    /// joins the default organization with the default roles.
-    mutating func importRecord(_ record: UserRecord, organizations: Set<String>, at now: Int64) throws -> ImportedRecord {
-        try WriteCheck.imported(record, organizations: organizations, policy: policy)
-        let profile = record.profile.withoutBlanks()
-        try WriteCheck.profile(profile)
-        let given = UserRow(profile: profile, emailVerified: profile.email == nil ? nil : record.emailVerified,
-                            phoneVerified: record.phoneVerified)
-        var id = record.id
-        var stored = try id.flatMap { try transaction.storedRow(ofUser: $0) }
-        if id == nil {
-            let transaction = transaction
-            let holders: [() throws -> String?] = [
-                { try given.profile.email.flatMap { try transaction.holder(ofEmail: $0)?.user } },
-                { try given.profile.username.flatMap { try transaction.holder(ofUsername: $0) } },
-                { try given.profile.phone.flatMap { try transaction.holder(ofPhone: $0) } },
-            ]
-            for holder in holders {
-                if let found = try holder(), let row = try transaction.storedRow(ofUser: found) {
-                    id = found
-                    stored = row
-                    break
-                }
-            }
-        }
-        let user = try id ?? generateUserID()
-        var imported = ImportedRecord(created: stored == nil)
-        // Decide everything first: the row, the identities, the memberships and grants.
-        let row: UserRow? = if let stored {
-            stored.updated(byImporting: given) == stored ? nil : stored.updated(byImporting: given)
-        } else {
-            given.importedAsNew()
-        }
-        if let row { try refuseValuesHeldByOthers(row.profile, user: user) }
-        var identities: [Identity] = []
-        var seen = Set<Identity>()
-        for identity in record.identities where seen.insert(identity).inserted {
-            switch try transaction.holder(of: identity) {
-            case nil: identities.append(identity)
-            case let holder? where holder == user: break
-            case let other?:
-                throw WriteRefusal(.identityTaken,
-                    "identity \(identity.provider) \"\(identity.providerUserID)\" belongs to user \"\(other)\"")
-            }
-        }
-        let memberships = stored == nil && record.memberships.isEmpty
-            ? [MembershipRecord(organization: policy.settings.defaultOrganization, roles: nil)]
-            : record.memberships
-        var joined: [String] = []
-        var grants: [(organization: String, grant: MembershipGrant)] = []
-        for membership in memberships {
-            let organization = membership.organization
-            var isNewMembership = !joined.contains(organization)
-            if isNewMembership, stored != nil {
-                isNewMembership = try !transaction.isMember(user: user, organization: organization)
-            }
-            if isNewMembership { joined.append(organization) }
-            let roles = isNewMembership ? membership.roles ?? policy.defaultRoles : membership.roles ?? []
-            for grant in uniqued(roles).map(MembershipGrant.role) + uniqued(membership.permissions).map(MembershipGrant.permission)
-            where !grants.contains(where: { $0.organization == organization && $0.grant == grant }) {
-                if !joined.contains(organization),
-                   try transaction.holds(grant, user: user, organization: organization) { continue }
-                grants.append((organization, grant))
-            }
-        }
-
-        // Then write it.
-        if stored == nil {
-            imported.changes.append(.userAdded(user: user))
-            guard try transaction.insertUser(user, row!, at: now) == .inserted else {
-                try refuseValuesHeldByOthers(row!.profile, user: user)
-                throw StoreTransactionError.valueTakenByNobody(user: user)
-            }
-        } else if let row {
-            try transaction.updateUser(user, row, at: now)
-        }
-        for identity in identities { try transaction.insertIdentity(identity, user: user) }
-        if stored != nil && (row != nil || !identities.isEmpty) { imported.changes.append(.profileUpdated(user: user)) }
-        for organization in joined {
-            try transaction.insertMembership(user: user, organization: organization)
-            imported.changes.append(.membershipAdded(user: user, organization: organization))
-        }
-        for (organization, grant) in grants where try transaction.insert(grant, user: user, organization: organization) {
-            imported.changes.append(grant.added(user: user, organization: organization))
-        }
-        return imported
     }
 }
 

@@ -181,16 +181,20 @@ struct WriteRules<Transaction: StoreTransaction> {
         return true
     }
 
-    /// A fresh user id: `kp_` and 32 hex digits, as Kinde's generated ids look.
+    /// A fresh user id no user has (`randomUserID`).
     func generateUserID() throws -> String {
-        var generator = SystemRandomNumberGenerator()
         while true {
-            let high = generator.next() as UInt64
-            let low = generator.next() as UInt64
-            let hex = String(high, radix: 16).leftPadded(to: 16) + String(low, radix: 16).leftPadded(to: 16)
-            let id = "kp_" + hex
+            let id = Self.randomUserID()
             if try !transaction.userExists(id) { return id }
         }
+    }
+
+    /// A random user id: `kp_` and 32 hex digits, as Kinde's generated ids look.
+    static func randomUserID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return "kp_" + String(high, radix: 16).leftPadded(to: 16) + String(low, radix: 16).leftPadded(to: 16)
     }
 
     // MARK: - Organizations
@@ -452,7 +456,7 @@ enum StoreTransactionError: Error, CustomStringConvertible {
 }
 
 /// What a membership holds: a role or a direct permission, each in its own table.
-enum MembershipGrant: Equatable {
+enum MembershipGrant: Hashable {
     case role(String)
     case permission(String)
 

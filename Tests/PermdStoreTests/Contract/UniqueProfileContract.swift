@@ -56,5 +56,24 @@ extension StoreContract {
             }
             #expect(try db.store.userIDs(inOrganization: nil) == ["ana", "bob"])
         }
+
+        /// Records apply in order, so two users can end up with each other's values; the
+        /// import writes the end state, which must not hold one value twice on the way.
+        @Test(arguments: StoreBackend.all)
+        func anImportCanSwapValuesBetweenUsers(_ backend: StoreBackend) throws {
+            let db = try StoreUnderTest(backend)
+            try db.ok(.addUser(NewUser(id: "ana", profile: UserProfile(email: "a@x.io", username: "a1", phone: "+1555"))))
+            try db.ok(.addUser(NewUser(id: "bob", profile: UserProfile(email: "b@x.io", username: "b1", phone: "+1666"))))
+            let summary = try db.store.applyImport([
+                UserRecord(id: "ana", profile: UserProfile(email: "t@x.io", username: "t1", phone: "+1777"), line: 2),
+                UserRecord(id: "bob", profile: UserProfile(email: "a@x.io", username: "a1", phone: "+1555"), line: 3),
+                UserRecord(id: "ana", profile: UserProfile(email: "b@x.io", username: "b1", phone: "+1666"), line: 4),
+            ], dryRun: false)
+            #expect(summary.usersUpdated == 3)
+            let ana = try #require(try db.store.user("ana")).profile
+            let bob = try #require(try db.store.user("bob")).profile
+            #expect([ana.email, ana.username, ana.phone] == ["b@x.io", "b1", "+1666"])
+            #expect([bob.email, bob.username, bob.phone] == ["a@x.io", "a1", "+1555"])
+        }
     }
 }
