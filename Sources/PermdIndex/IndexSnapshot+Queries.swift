@@ -1,4 +1,4 @@
-public import PermdCore
+import PermdCore
 
 extension IndexSnapshot {
     // MARK: List queries (off the hot path: they build Strings).
