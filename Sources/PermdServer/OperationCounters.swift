@@ -43,7 +43,10 @@ final class OperationCounters: Sendable {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         commits = registry.makeDurationHistogram(
-            descriptor: .permd("permd_write_commit_seconds", help: "Batches of writes (and RELOADs) the writer carried out: from taking the batch to publishing the index that includes it, in seconds."),
+            descriptor: .permd("permd_write_commit_seconds", help: """
+                Batches of writes (and RELOADs) the writer carried out: from taking the batch to publishing the index \
+                that includes it, in seconds.
+                """),
             buckets: [.microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10),
                       .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                       .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)])

@@ -43,38 +43,42 @@ struct ExposedSeries {
     /// reload serves other policy files.
     private var policy: (digest: String, info: Gauge)?
 
-    private static let requestsHelp = "Request lines read, by command (a line that does not parse, such as an unknown command or a wrong number of words, is counted in permd_errors_total only)."
+    // The help of the labelled families, shared by each of their series (the registry
+    // refuses one family with two texts).
+    private static let requestsHelp = """
+        Request lines read, by command (a line that does not parse, such as an unknown command or a wrong number \
+        of words, is counted in permd_errors_total only).
+        """
     private static let checksHelp = "Permissions decided by CHECK (one line may ask several), by result."
     private static let errorsHelp = "ERR replies sent, by code."
-    private static let reloadsHelp = "RELOAD and SIGHUP, by result: ok, invalid (the policies do not load; the old ones serve), failed (the database was out of reach)."
-    private static let policyHelp = "Always 1; the digest label names the policy files served (first 12 hex digits of their SHA-256, as in STATS)."
+    private static let reloadsHelp = """
+        RELOAD and SIGHUP, by result: ok, invalid (the policies do not load; the old ones serve), failed (the \
+        database was out of reach).
+        """
+    private static let policyHelp = """
+        Always 1; the digest label names the policy files served (first 12 hex digits of their SHA-256, as in STATS).
+        """
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        requests = Command.allCases.map { command in
-            FoldedCounter(registry.makeCounter(descriptor: .permd("permd_requests_total", help: Self.requestsHelp), labels: [("command", command.word)]))
+        func counter(_ name: String, _ label: String, _ value: String, help: String) -> FoldedCounter {
+            FoldedCounter(registry.makeCounter(descriptor: .permd(name, help: help), labels: [(label, value)]))
         }
-        func checks(_ result: String) -> FoldedCounter {
-            FoldedCounter(registry.makeCounter(descriptor: .permd("permd_checks_total", help: Self.checksHelp), labels: [("result", result)]))
+        func gauge(_ name: String, help: String) -> Gauge {
+            registry.makeGauge(descriptor: .permd(name, help: help))
         }
-        allows = checks("allow")
-        denies = checks("deny")
-        errors = ErrorCode.known.map { code in
-            FoldedCounter(registry.makeCounter(descriptor: .permd("permd_errors_total", help: Self.errorsHelp), labels: [("code", code.rawValue)]))
-        }
-        connections = registry.makeGauge(descriptor: .permd("permd_connections", help: "Open line-protocol connections (TCP and Unix socket)."))
-        revision = registry.makeGauge(descriptor: .permd("permd_revision", help: "The database revision the served index includes."))
-        indexBytes = registry.makeGauge(descriptor: .permd("permd_index_bytes", help: "Memory held by the served index, in bytes."))
-        memberships = registry.makeGauge(descriptor: .permd("permd_index_memberships",
-                                         help: "Memberships (user in organization) in the served index."))
-        buildSeconds = registry.makeGauge(descriptor: .permd("permd_index_build_seconds",
-                                          help: "How long the last full build of the index took, in seconds."))
-        func reloads(_ result: String) -> FoldedCounter {
-            FoldedCounter(registry.makeCounter(descriptor: .permd("permd_reloads_total", help: Self.reloadsHelp), labels: [("result", result)]))
-        }
-        reloadsOK = reloads("ok")
-        reloadsInvalid = reloads("invalid")
-        reloadsFailed = reloads("failed")
+        requests = Command.allCases.map { counter("permd_requests_total", "command", $0.word, help: Self.requestsHelp) }
+        allows = counter("permd_checks_total", "result", "allow", help: Self.checksHelp)
+        denies = counter("permd_checks_total", "result", "deny", help: Self.checksHelp)
+        errors = ErrorCode.known.map { counter("permd_errors_total", "code", $0.rawValue, help: Self.errorsHelp) }
+        connections = gauge("permd_connections", help: "Open line-protocol connections (TCP and Unix socket).")
+        revision = gauge("permd_revision", help: "The database revision the served index includes.")
+        indexBytes = gauge("permd_index_bytes", help: "Memory held by the served index, in bytes.")
+        memberships = gauge("permd_index_memberships", help: "Memberships (user in organization) in the served index.")
+        buildSeconds = gauge("permd_index_build_seconds", help: "How long the last full build of the index took, in seconds.")
+        reloadsOK = counter("permd_reloads_total", "result", "ok", help: Self.reloadsHelp)
+        reloadsInvalid = counter("permd_reloads_total", "result", "invalid", help: Self.reloadsHelp)
+        reloadsFailed = counter("permd_reloads_total", "result", "failed", help: Self.reloadsHelp)
     }
 
     /// Brings every series up to `statistics` and `snapshot`.
