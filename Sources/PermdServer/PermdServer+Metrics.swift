@@ -4,8 +4,9 @@ import PermdProtocol
 import Prometheus
 import Synchronization
 
-/// A registry counter that follows a total the server keeps itself (a relaxed atomic the
-/// connections add to once per burst): each scrape adds what the total grew since the last.
+/// A registry counter that follows a total the server keeps itself (a relaxed atomic that
+/// connections add to once per read burst, or the writer once per batch): each scrape adds
+/// what the total grew since the last.
 /// The registry's counters can only grow, so the fold is by difference, never by setting.
 struct FoldedCounter {
     let counter: Counter
@@ -27,6 +28,7 @@ struct FoldedCounter {
 /// anyway, so the CHECK path never touches the registry.
 struct ExposedSeries {
     private let registry: PrometheusCollectorRegistry
+    /// In `Command.allCases` order.
     private var requests: [FoldedCounter]
     private var allows: FoldedCounter
     private var denies: FoldedCounter
@@ -84,7 +86,9 @@ struct ExposedSeries {
     /// Brings every series up to `statistics` and `snapshot`.
     mutating func update(from statistics: ServerStatistics, serving snapshot: IndexSnapshot) {
         let counters = statistics.operations
-        for index in requests.indices { requests[index].fold(counters.requests[index].value) }
+        for (index, command) in Command.allCases.enumerated() {
+            requests[index].fold(counters.requests[Int(command.rawValue)].value)
+        }
         allows.fold(statistics.allows.load(ordering: .relaxed))
         denies.fold(statistics.denies.load(ordering: .relaxed))
         // `errors` has one slot more than `ErrorCode.known` (codes outside it); the server
