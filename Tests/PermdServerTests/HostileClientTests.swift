@@ -87,7 +87,9 @@ import Glibc
         }
         try slow.send(Array(bytes.dropFirst(12)))
         #expect(try slow.readLine() == "OK", "the slow client's own line was not answered")
-        #expect(times.count > 20)
+        // At least one PING per byte of the slow client (about 15 each under no load; a
+        // loaded machine stretches the 20 ms pauses between them).
+        #expect(times.count >= 12)
         print("PING beside a slowloris client: \(times)")
         times.expectWithinIssueBound("a PING beside the slow client")
     }
