@@ -369,8 +369,10 @@ struct ReferenceModel {
                 organization: random.next() % 4 == 0 ? nil : random.pick(valid ? ["org_default", "org_acme"] : organizationPool),
                 roles: (0..<(random.next() % 3)).map { _ in random.pick(valid ? Array(rolePool.dropLast()) : rolePool) },
                 permissions: (0..<(random.next() % 2)).map { _ in random.pick(valid ? Array(permissionPool.dropLast()) : permissionPool) })
-            // One row per membership: rows of one user and organization would merge.
-            if !rows.contains(where: { $0.user == row.user && $0.organization == row.organization }) { rows.append(row) }
+            // One row per membership: rows of one user and organization merge (an empty
+            // organization is the default one), which the model does not follow.
+            let code = { (row: ReferenceModel.ImportRow) in row.organization ?? ReferenceModel.defaultOrganization }
+            if !rows.contains(where: { $0.user == row.user && code($0) == code(row) }) { rows.append(row) }
         }
         let quoted = { (keys: [String]) in keys.count > 1 ? "\"" + keys.joined(separator: ",") + "\"" : keys.joined() }
         let csv = "id,external_organization_id,role_key,permission_key\n" + rows.map {
