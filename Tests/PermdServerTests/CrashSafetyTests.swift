@@ -18,6 +18,8 @@ import Glibc
         var acknowledged: [String] = []
         var sent: [String] = []
         var highestRevision: UInt64 = 0
+        /// How the last write sent ended: the server's answer, or nil when the connection broke.
+        var lastAnswer: String?
     }
 
     /// Writes users (`USER.ADD`, then `MEMBER.ADD … org_acme admin`) one at a time until the
@@ -29,7 +31,11 @@ import Glibc
             let user = "r\(round)-w\(writer)-\(index)"
             for line in ["USER.ADD {\"id\": \"\(user)\"}", "MEMBER.ADD \(user) org_acme admin"] {
                 log.sent.append(line)
-                guard let reply = try? client.request(line), reply.hasPrefix("OK ") else { return log }
+                let reply = try? client.request(line)
+                guard let reply, reply.hasPrefix("OK ") else {
+                    log.lastAnswer = reply
+                    return log
+                }
                 log.acknowledged.append(line)
                 log.highestRevision = max(log.highestRevision, UInt64(reply.split(separator: " ").last ?? "") ?? 0)
             }
@@ -57,7 +63,7 @@ import Glibc
             while process.isRunning && ContinuousClock.now - signalled < .seconds(5) {
                 try await Task.sleep(for: .milliseconds(20))
             }
-            // Generous for a debug build on a shared machine (measured: 40–90 ms): the stop is
+            // Generous for a debug build on a shared machine (measured: 40–170 ms): the stop is
             // a drain of the writes queued and a checkpoint of the write-ahead log.
             #expect(!process.isRunning, "round \(round): still running 5 s after SIGTERM")
             if process.isRunning { server.signal(SIGKILL) }
@@ -86,9 +92,11 @@ import Glibc
             var logs: [WriterLog] = []
             for writer in writers { logs.append(await writer.value) }
             server.stop()
-            lastRevision = try await Self.verifyAfterRestart(folder, logs: logs, round: round)
+            lastRevision = try await Self.verifyAfterRestart(folder, logs: logs, round: round,
+                                                             answersWhatItStores: what == "SIGTERM")
             let acknowledged = logs.map(\.acknowledged.count).reduce(0, +)
-            print("\(what) round \(round): \(acknowledged) of \(logs.map(\.sent.count).reduce(0, +)) writes acknowledged")
+            print("\(what) round \(round): \(acknowledged) of \(logs.map(\.sent.count).reduce(0, +)) writes acknowledged; "
+                + "the last ones answered \(logs.map { $0.lastAnswer ?? "nothing (closed)" })")
             acknowledgedTotal += acknowledged
         }
         #expect(acknowledgedTotal > 0, "no write was acknowledged before the \(what)s")
@@ -106,7 +114,10 @@ import Glibc
 
     /// After the server died: `PRAGMA integrity_check`, then a restart, and every write sent
     /// whole or absent, every acknowledged one present. Returns the revision after the restart.
-    static func verifyAfterRestart(_ folder: ServeFolder, logs: [WriterLog], round: Int) async throws -> UInt64 {
+    /// - Parameter answersWhatItStores: whether every write stored must have been answered (a
+    ///   clean stop answers what it received; a killed server may die between the two).
+    static func verifyAfterRestart(_ folder: ServeFolder, logs: [WriterLog], round: Int,
+                                   answersWhatItStores: Bool) async throws -> UInt64 {
         let database = folder.url.appendingPathComponent("permd.db").path
         #expect(try integrityCheck(database) == "ok", "round \(round)")
         let restarted = try await ServeProcess(folder: folder)
@@ -114,6 +125,7 @@ import Glibc
         let check = try restarted.client()
         let revision = UInt64(try check.request("REVISION").split(separator: " ").last ?? "") ?? 0
         let highest = logs.map(\.highestRevision).max() ?? 0
+        var unansweredButStored = 0
         #expect(revision >= highest, "round \(round): revision \(revision) after the restart, \(highest) acknowledged")
         for log in logs {
             for line in log.sent {
@@ -129,6 +141,7 @@ import Glibc
                     }
                     #expect((organizations == "OK" && roles == "OK") || roles == "OK viewer",
                             "round \(round): \(line) half applied: \(organizations) / \(roles)")
+                    if !acknowledged && roles == "OK viewer" { unansweredButStored += 1 }
                 } else {
                     let roles = try check.request("ROLES \(user) org_acme")
                     if acknowledged {
@@ -136,8 +149,14 @@ import Glibc
                     }
                     #expect(roles == "OK" || roles == "OK admin", "round \(round): \(line) half applied: \(roles)")
                     #expect((roles == "OK") == !organizations.contains("org_acme"), "round \(round): \(organizations) / \(roles)")
+                    if !acknowledged && roles == "OK admin" { unansweredButStored += 1 }
                 }
             }
+        }
+        // Sent when the server went and never answered, yet stored: committed before the end.
+        print("round \(round): \(unansweredButStored) of \(logs.count) unanswered writes stored")
+        if answersWhatItStores {
+            #expect(unansweredButStored == 0, "round \(round): a write was stored and never answered")
         }
         return revision
     }
