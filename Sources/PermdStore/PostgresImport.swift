@@ -126,8 +126,8 @@ struct PostgresImportWrites {
     var changes: [StateChange] = []
 
     /// Writes everything inside the caller's transaction (which holds the revision row's
-    /// lock) as one revision, logs the changes with it (made by `actor`) and notifies. The target tables take
-    /// COPY directly (their keys and foreign keys check every row; a row another transaction
+    /// lock) as one revision, logs the changes with it (made by `actor`) and notifies. The
+    /// target tables take COPY directly (their keys and foreign keys check every row; a row another transaction
     /// committed first fails the statement, and the store runs the import again); only the
     /// updated profiles are staged, to update them in one statement.
     /// - Returns: the revision.

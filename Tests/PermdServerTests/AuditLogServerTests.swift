@@ -3,7 +3,8 @@ import Logging
 import PermdCore
 import PermdIndex
 import PermdPolicy
-import PermdServer
+@testable import PermdServer
+import NIOCore
 import PermdStore
 import PermdTestSupport
 import Testing
@@ -60,5 +61,16 @@ import Testing
         #expect(!logs.lines(containing: "rebuilding the index in full").isEmpty, "\(logs.messages)")
         other.close()
         engine.close()
+    }
+
+    @Test func aConnectionIsLoggedAsItsTokenWithItsPeerElseAsItsUnixUid() throws {
+        var access = ConnectionAccess(queryTokenRequired: false)
+        #expect(access.actor(from: .unix(uid: 1000)) == .unix(uid: 1000))
+        access.raise(to: .admin, adminToken: "app1")
+        #expect(access.actor(from: .unix(uid: 1000)) == .token(name: "app1", peer: "unix uid=1000"))
+        #expect(access.actor(from: ConnectionPeer(try SocketAddress(ipAddress: "127.0.0.1", port: 50432)))
+            == .token(name: "app1", peer: "127.0.0.1:50432"))
+        #expect(access.actor(from: ConnectionPeer(try SocketAddress(ipAddress: "::1", port: 50432)))
+            == .token(name: "app1", peer: "[::1]:50432"))
     }
 }
