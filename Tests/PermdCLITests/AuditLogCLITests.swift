@@ -139,6 +139,24 @@ import Testing
         #expect((objects[2]["time"] as? String)?.firstMatch(of: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) != nil)
     }
 
+    /// A `RELOAD` is its connection's; SIGHUP's reload is the policy files' (SQLite logs each
+    /// reload as a revision).
+    @Test func aReloadIsLoggedAsWhoAskedForIt() throws {
+        let directory = try PermdProcess.temporaryDirectory(["policies/p.json": Self.policy, "app1": "tok-app1\n"])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        chmod(directory + "/app1", 0o600)
+        let server = try Server(in: directory, ["--admin-token-file", "app1"])
+        let tcp = try server.tcp()
+        #expect(try tcp.request("AUTH tok-app1") == "OK")
+        #expect(try tcp.request("RELOAD") == "OK 2")
+        #expect(try Self.log(["--since", "1"], in: directory).map(Self.untimed)
+            == ["2  token:app1 (127.0.0.1:\(tcp.localPort))  policy_reloaded"])
+        kill(server.process.processIdentifier, SIGHUP)
+        // The reload is the writer's next job: a SYNC for its revision waits for it.
+        #expect(try tcp.request("SYNC 3 10000") == "OK 3")
+        #expect(try Self.log(["--since", "2"], in: directory).map(Self.untimed) == ["3  policy  policy_reloaded"])
+    }
+
     @Test func badFlagsAreRefusedNamingTheFlag() throws {
         let directory = try PermdProcess.temporaryDirectory(["policies/p.json": Self.policy])
         defer { try? FileManager.default.removeItem(atPath: directory) }
