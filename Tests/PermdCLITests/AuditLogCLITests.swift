@@ -40,8 +40,9 @@ import Testing
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
+            // Both listeners: the Unix socket is bound just after the TCP one.
             for _ in 0..<400 where process.isRunning {
-                if (try? LocalLineClient(port: port)) != nil { return }
+                if (try? LocalLineClient(port: port)) != nil, (try? LocalLineClient(path: socketPath)) != nil { return }
                 usleep(25_000)
             }
             stop()

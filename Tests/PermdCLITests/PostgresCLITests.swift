@@ -150,14 +150,7 @@ final class LocalLineClient {
     }
 
     /// The local TCP port of the connection (what the server sees as the peer's).
-    var localPort: Int {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    var localPort: Int { localTCPPort(descriptor) }
 
     init(path: String) throws {
         var address = sockaddr_un()

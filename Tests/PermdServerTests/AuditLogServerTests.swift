@@ -73,4 +73,34 @@ import Testing
         #expect(access.actor(from: ConnectionPeer(try SocketAddress(ipAddress: "::1", port: 50432)))
             == .token(name: "app1", peer: "[::1]:50432"))
     }
+
+    /// The writes of several connections committed together: each revision names its own
+    /// connection (the same token, told apart by the peer).
+    @Test func writesCommittedTogetherEachNameTheirConnection() async throws {
+        try await withTestServer { server in
+            let clients = try (0..<3).map { _ in try server.admin() }
+            // Another process holds the write lock: the writer waits on the first write, and the
+            // others queue behind it, to be committed together once the lock is let go.
+            let lock = try SQLiteWriteLock(path: server.databasePath)
+            try clients[0].send("ORG.ADD org_0\n")
+            try await Task.sleep(for: .milliseconds(200))
+            try clients[1].send("ORG.ADD org_1\n")
+            try clients[2].send("ORG.ADD org_2\n")
+            try await Task.sleep(for: .milliseconds(200))
+            lock.release()
+            for client in clients { #expect(try client.readLine()?.hasPrefix("OK ") == true) }
+
+            let policy = try #require(PolicyLoader.load(directory: server.policiesPath).policy)
+            let reader = try SQLiteStore(readingOnly: server.databasePath, policy: policy, logger: Logger(label: "audit-test"))
+            for (index, client) in clients.enumerated() {
+                let entries = try reader.auditLog(AuditQuery(organization: "org_\(index)"))
+                #expect(entries.map(\.actor) == [.token(name: "admin", peer: "127.0.0.1:\(client.localPort)")])
+            }
+        }
+    }
+}
+
+extension LineClient {
+    /// The local TCP port of the connection: the peer port the server sees.
+    var localPort: Int { localTCPPort(fd) }
 }
