@@ -3,6 +3,7 @@ import Logging
 import PermdCore
 import PermdIndex
 import PermdProtocol
+import Prometheus
 
 /// The dedicated writer thread (never an event loop): it commits everything queued as
 /// one batch, publishes the new snapshot, and only then completes the requests; between
@@ -132,7 +133,7 @@ final class StateWriter: @unchecked Sendable {
         var results = engine.perform(requests, by: jobs.flatMap { job in job.requests.map { _ in job.actor } })
         publish()
         rereadTokens(for: requests, results: &results)
-        counters.commits.observe(ContinuousClock.now - started)
+        counters.commits.record(ContinuousClock.now - started)
         counters.countReloads(requests, results)
         var start = 0
         for job in jobs {
