@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import PermdCore
 import PermdIndex
@@ -77,16 +80,20 @@ import Testing
     /// The writes of several connections committed together: each revision names its own
     /// connection (the same token, told apart by the peer).
     @Test func writesCommittedTogetherEachNameTheirConnection() async throws {
-        try await withTestServer { server in
+        // A write timeout far longer than the pauses below, however slow a loaded machine is.
+        try await withTestServer(writeTimeout: .seconds(600)) { server in
             let clients = try (0..<3).map { _ in try server.admin() }
+            for client in clients { client.setTimeout(seconds: 600) }
             // Another process holds the write lock: the writer waits on the first write, and the
-            // others queue behind it, to be committed together once the lock is let go.
+            // others queue behind it, to be committed together once the lock is let go. (The
+            // pauses only make that likely; the expectations hold whatever the batches were.
+            // They block rather than await: a test that awaits can wait long for a thread.)
             let lock = try SQLiteWriteLock(path: server.databasePath)
             try clients[0].send("ORG.ADD org_0\n")
-            try await Task.sleep(for: .milliseconds(200))
+            usleep(200_000)
             try clients[1].send("ORG.ADD org_1\n")
             try clients[2].send("ORG.ADD org_2\n")
-            try await Task.sleep(for: .milliseconds(200))
+            usleep(200_000)
             lock.release()
             for client in clients { #expect(try client.readLine()?.hasPrefix("OK ") == true) }
 
