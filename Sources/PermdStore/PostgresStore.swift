@@ -132,7 +132,14 @@ public final class PostgresStore: StateStore {
     }
 
     public func currentRevision() throws(StoreError) -> UInt64 {
-        try reading { connection throws(PostgresError) in try Self.revision(connection) }
+        // One statement has one snapshot by itself: no BEGIN and COMMIT round trips (a
+        // replica asks this after every notification).
+        let connection = try connection()
+        do {
+            return try Self.revision(connection)
+        } catch {
+            throw storeError(error)
+        }
     }
 
     /// The revision: every commit that changes something bumps it, whichever handle made it.
@@ -153,9 +160,14 @@ public final class PostgresStore: StateStore {
         let base = try writeTransaction { transaction, groups in
             outcomes = []
             outcomes.reserveCapacity(writes.count)
+            var savepoint = false
             for write in writes {
-                outcomes.append(try self.apply(write, in: transaction, groups: &groups).map { ($0, groups.count) })
+                outcomes.append(try self.apply(write, in: transaction, groups: &groups, savepoint: &savepoint)
+                    .map { ($0, groups.count) })
             }
+            // Released before the revisions are handed out: the counter and the log are then
+            // written by the transaction itself (their xmin is its id; see `CommitTicket`).
+            if savepoint { try transaction.connection.execute("RELEASE write") }
         }.base
         return outcomes.map { outcome in
             outcome.map { applied, handedOut in applied.outcome(revision: base + UInt64(handedOut)) }
@@ -165,24 +177,26 @@ public final class PostgresStore: StateStore {
     /// One write of a group commit, in its own savepoint: a refusal rolls back only this write.
     /// A unique or foreign key that refused a statement means another transaction committed
     /// first: the write runs again, and its checks now see that commit.
-    private func apply(_ write: Write, in transaction: PostgresTransaction,
-                       groups: inout [[StateChange]]) throws -> Result<AppliedWrite, WriteRefusal> {
+    ///
+    /// The savepoint is left open (`savepoint` true) and released together with the next
+    /// one's creation, in one round trip — each round trip to the server is what a durable
+    /// write costs most (docs/benchmarks.md, durable writes).
+    private func apply(_ write: Write, in transaction: PostgresTransaction, groups: inout [[StateChange]],
+                       savepoint: inout Bool) throws -> Result<AppliedWrite, WriteRefusal> {
         var reruns = 0
         while true {
-            try transaction.run("SAVEPOINT write")
+            try transaction.connection.execute(savepoint ? "RELEASE write; SAVEPOINT write" : "SAVEPOINT write")
+            savepoint = true
             var rules = WriteRules(transaction, policy: policy)
             do {
                 let applied = try rules.apply(write)
-                try transaction.run("RELEASE write")
                 if !rules.changes.isEmpty { groups.append(rules.changes) }
                 return .success(applied)
             } catch let refusal as WriteRefusal {
-                try transaction.run("ROLLBACK TO write")
-                try transaction.run("RELEASE write")
+                try transaction.connection.execute("ROLLBACK TO write")
                 return .failure(refusal)
             } catch let error as PostgresError where error.isKeyViolation && reruns < Self.writeReruns {
-                try transaction.run("ROLLBACK TO write")
-                try transaction.run("RELEASE write")
+                try transaction.connection.execute("ROLLBACK TO write")
                 reruns += 1
             }
         }
@@ -282,8 +296,12 @@ public final class PostgresStore: StateStore {
             let current = UInt64(result[0].integer(0) ?? 0)
             return (current, current, CommitTicket(result[0], revision: current, backend: transaction.connection))
         }
-        let result = try transaction.run("UPDATE permd.revision SET value = value + $1 RETURNING value, \(CommitTicket.columns)",
-                                         .integer(Int64(groups.count)))
+        // The notification rides on the same statement (one round trip less; it is delivered
+        // at the commit all the same).
+        let result = try transaction.run("""
+            UPDATE permd.revision SET value = value + $1
+            RETURNING value, \(CommitTicket.columns), pg_notify($2, value::text)
+            """, .integer(Int64(groups.count)), .text(PostgresSchema.changesChannel))
         let last = UInt64(result[0].integer(0) ?? 0)
         let ticket = CommitTicket(result[0], revision: last, backend: transaction.connection)
         let base = last - UInt64(groups.count)
@@ -292,7 +310,6 @@ public final class PostgresStore: StateStore {
             for change in group { rows.append((base + UInt64(offset) + 1, change)) }
         }
         try appendToLog(rows, in: transaction)
-        try transaction.run("SELECT pg_notify($1, $2)", .text(PostgresSchema.changesChannel), .text(String(last)))
         return (base, last, ticket)
     }
 
