@@ -29,16 +29,7 @@ POSTGRES_PORT=${POSTGRES_PORT:-17479}
 
 cd "$(dirname "$0")/.."
 say() { printf 'durable-writes: %s\n' "$*" >&2; }
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_for_port() {  # port name pid
-    for _ in $(seq 1 300); do
-        listening "$1" && return 0
-        kill -0 "$3" 2>/dev/null || { say "$2 exited before listening on 127.0.0.1:$1"; return 1; }
-        sleep 0.1
-    done
-    say "$2 is not listening on 127.0.0.1:$1 after 30 s"
-    return 1
-}
+. Benchmarks/common.sh
 for port in "$SQLITE_PORT" "$POSTGRES_PORT"; do
     if listening "$port"; then
         say "127.0.0.1:$port is in use; set SQLITE_PORT or POSTGRES_PORT to free ports"
@@ -93,9 +84,6 @@ for store in sqlite postgres; do
 done
 
 failed=()
-field() { grep -o "\"$2\":[0-9]*" "$work/$1.json" 2>/dev/null | cut -d: -f2 || echo 0; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$RUNS"); do
