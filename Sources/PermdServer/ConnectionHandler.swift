@@ -141,8 +141,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             flush(context: context)
         case is DrainEvent:
-            switch state.drain() {
+            refreshSnapshot()
+            switch state.drain(current: snapshot.revision) {
             case .processLines: processLines(context: context)
+            case .answerSync(let answer): endSync(answer, context: context)
             case .none: break
             }
             flush(context: context)

@@ -3,6 +3,7 @@ import Logging
 import PermdCore
 import PermdIndex
 import PermdProtocol
+import Prometheus
 
 /// The dedicated writer thread (never an event loop): it commits everything queued as
 /// one batch, publishes the new snapshot, and only then completes the requests; between
@@ -112,7 +113,7 @@ final class StateWriter: @unchecked Sendable {
         var results = engine.perform(requests)
         publish()
         rereadTokens(for: requests, results: &results)
-        counters.commits.observe(ContinuousClock.now - started)
+        counters.commits.record(ContinuousClock.now - started)
         counters.countReloads(requests, results)
         var start = 0
         for job in jobs {

@@ -239,6 +239,11 @@ public final class StoreEngine {
                 "permissions": "\(statistics.permissions)", "build_ms": "\(statistics.buildMilliseconds)",
             ])
             return .success(.committed(revision: snapshot.revision))
+        } catch let error as StoreError where error.kind == .invariantBroken {
+            // Policy files the database contradicts (a declared organization's external id
+            // held by another): invalid policies, said as such, not a server fault.
+            logger.error("reload: \(error.message)")
+            return .failure(.invalidPolicies(error.message))
         } catch {
             let failure = Self.failure(error, otherwise: "reload failed; see the server log")
             logger.log(level: failure.isUnavailable ? .warning : .error, "reload failed", metadata: ["error": "\(error)"])
