@@ -58,7 +58,7 @@ public final class PostgresStore: StateStore {
         } catch {
             throw storeError(error)
         }
-        _ = try syncDeclaredOrganizations(thenLogging: [])
+        _ = try syncDeclaredOrganizations(thenLogging: [], by: .policy)
     }
 
     /// Opens an existing database read-only (SPEC §3): nothing is created, migrated or synced;
@@ -153,7 +153,7 @@ public final class PostgresStore: StateStore {
 
     // MARK: - Writes
 
-    public func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
+    public func perform(_ writes: [AttributedWrite]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
         if writes.isEmpty { return [] }
         /// Each write's outcome, with how many revisions the batch had handed out when it ended.
         var outcomes: [Result<(AppliedWrite, Int), WriteRefusal>] = []
@@ -162,7 +162,8 @@ public final class PostgresStore: StateStore {
             outcomes.reserveCapacity(writes.count)
             var savepoint = false
             for write in writes {
-                outcomes.append(try self.apply(write, in: transaction, groups: &groups, savepoint: &savepoint)
+                outcomes.append(try self.apply(write.write, by: write.actor, in: transaction, groups: &groups,
+                                               savepoint: &savepoint)
                     .map { ($0, groups.count) })
             }
             // Released before the revisions are handed out: the counter and the log are then
@@ -181,8 +182,8 @@ public final class PostgresStore: StateStore {
     /// The savepoint is left open (`savepoint` true) and released together with the next
     /// one's creation, in one round trip — each round trip to the server is what a durable
     /// write costs most (docs/benchmarks.md, durable writes).
-    private func apply(_ write: Write, in transaction: PostgresTransaction, groups: inout [[StateChange]],
-                       savepoint: inout Bool) throws -> Result<AppliedWrite, WriteRefusal> {
+    private func apply(_ write: Write, by actor: ChangeActor, in transaction: PostgresTransaction,
+                       groups: inout [LoggedRevision], savepoint: inout Bool) throws -> Result<AppliedWrite, WriteRefusal> {
         var reruns = 0
         while true {
             try transaction.connection.execute(savepoint ? "RELEASE write; SAVEPOINT write" : "SAVEPOINT write")
@@ -190,7 +191,7 @@ public final class PostgresStore: StateStore {
             var rules = WriteRules(transaction, policy: policy)
             do {
                 let applied = try rules.apply(write)
-                if !rules.changes.isEmpty { groups.append(rules.changes) }
+                if !rules.changes.isEmpty { groups.append(LoggedRevision(rules.changes, by: actor)) }
                 return .success(applied)
             } catch let refusal as WriteRefusal {
                 try transaction.connection.execute("ROLLBACK TO write")
@@ -202,12 +203,12 @@ public final class PostgresStore: StateStore {
         }
     }
 
-    public func reload(policy: PolicySet) throws(StoreError) -> UInt64 {
+    public func reload(policy: PolicySet, actor: ChangeActor) throws(StoreError) -> UInt64 {
         let previous = self.policy
         self.policy = policy
         do {
             // Nothing logged: the other replicas serve their own policy files.
-            return try syncDeclaredOrganizations(thenLogging: [])
+            return try syncDeclaredOrganizations(thenLogging: [], by: actor)
         } catch {
             self.policy = previous
             throw error
@@ -215,15 +216,17 @@ public final class PostgresStore: StateStore {
     }
 
     /// Syncs the declared organizations and logs their changes with `more`, in one revision
-    /// when anything changed. The revision row is locked first: processes opening at once
-    /// sync one after the other, and the second finds nothing to do.
-    private func syncDeclaredOrganizations(thenLogging more: [StateChange]) throws(StoreError) -> UInt64 {
+    /// by `actor` when anything changed. The revision row is locked first: processes opening
+    /// at once sync one after the other, and the second finds nothing to do.
+    private func syncDeclaredOrganizations(thenLogging more: [StateChange], by actor: ChangeActor)
+        throws(StoreError) -> UInt64
+    {
         try writeTransaction { transaction, groups in
             try transaction.run("SELECT value FROM permd.revision FOR UPDATE")
             var rules = WriteRules(transaction, policy: self.policy)
             try rules.syncDeclaredOrganizations(location: self.location.description)
             let changes = rules.changes + more
-            if !changes.isEmpty { groups.append(changes) }
+            if !changes.isEmpty { groups.append(LoggedRevision(changes, by: actor)) }
         }.last
     }
 
@@ -236,7 +239,7 @@ public final class PostgresStore: StateStore {
     ///   (equal when nothing changed: then the current revision).
     @discardableResult
     func writeTransaction<T>(retryingKeyViolations: Bool = false, rollingBack: Bool = false,
-                             _ body: (PostgresTransaction, inout [[StateChange]]) throws -> T)
+                             _ body: (PostgresTransaction, inout [LoggedRevision]) throws -> T)
         throws(StoreError) -> (value: T, base: UInt64, last: UInt64)
     {
         if isReadOnly && !rollingBack {
@@ -249,7 +252,7 @@ public final class PostgresStore: StateStore {
             do {
                 try connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                 let transaction = PostgresTransaction(connection: connection)
-                var groups: [[StateChange]] = []
+                var groups: [LoggedRevision] = []
                 let value = try body(transaction, &groups)
                 if rollingBack {
                     let current = try Self.revision(connection)
@@ -284,10 +287,11 @@ public final class PostgresStore: StateStore {
         }
     }
 
-    /// Bumps the counter by one per group, logs each group with its revision, and notifies.
+    /// Bumps the counter by one per group, logs each group with its revision (and who made
+    /// it), and notifies.
     /// - Returns: the revisions, and what tells afterwards whether the commit happened
     ///   (read in the same statement: no extra round trip).
-    private func handOutRevisions(_ groups: [[StateChange]], in transaction: PostgresTransaction)
+    private func handOutRevisions(_ groups: [LoggedRevision], in transaction: PostgresTransaction)
         throws(PostgresError) -> (base: UInt64, last: UInt64, ticket: CommitTicket?)
     {
         guard !groups.isEmpty else {
@@ -307,9 +311,10 @@ public final class PostgresStore: StateStore {
         let base = last - UInt64(groups.count)
         var rows: [(UInt64, StateChange)] = []
         for (offset, group) in groups.enumerated() {
-            for change in group { rows.append((base + UInt64(offset) + 1, change)) }
+            for change in group.changes { rows.append((base + UInt64(offset) + 1, change)) }
         }
         try appendToLog(rows, in: transaction)
+        try Self.logRevisions(groups.map(\.actor), after: base, in: transaction.connection)
         return (base, last, ticket)
     }
 
