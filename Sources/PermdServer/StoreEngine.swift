@@ -75,7 +75,7 @@ public final class StoreEngine {
         if storeLost { try reopen() }
         do {
             return try body()
-        } catch where isUnreachable(error) {
+        } catch where isUnreachable(error) || (error as? StoreError)?.kind == .commitOutcomeUnknown {
             storeLost = true
             link?.lost(error)
             throw error
@@ -203,6 +203,10 @@ public final class StoreEngine {
     /// retry later); anything else failed.
     static func failure(_ error: any Error, otherwise message: String) -> WriteFailure {
         guard let storeError = error as? StoreError else { return .failed(message) }
+        // Not `unavailable`: that says nothing was stored, and this write may have been.
+        if storeError.kind == .commitOutcomeUnknown {
+            return .failed("the database went away during the commit; the write may or may not be stored, read it back")
+        }
         if storeError.kind == .busy { return .unavailable(storeError.message) }
         if storeError.isUnreachable { return .unavailable("the database is out of reach; nothing was stored") }
         return .failed(message)
