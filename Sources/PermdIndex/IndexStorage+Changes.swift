@@ -52,6 +52,7 @@ extension IndexStorage {
         let owner = IndexStorage.owner(user: user, organization: organization)
         let membership = rows.appendRow(first: owner)
         membershipsOfUser.prepend(membership, toUser: user)
+        users.setPayload(membershipsOfUser.hint(ofUser: user), of: user)
         membershipTable.insert(membership, owner: owner)
         liveMemberships += 1
         if sorted {
@@ -69,6 +70,7 @@ extension IndexStorage {
         let (user, organization) = owner(of: membership)
         organizationMembers[organization].remove(UInt32(membership), isBefore: isBefore(membership))
         membershipsOfUser.remove(membership, ofUser: user)
+        users.setPayload(membershipsOfUser.hint(ofUser: user), of: user)
         membershipTable.remove(membership, rows: rows)
         rows[membership, IndexStorage.ownerWord] = IndexStorage.deadOwner
         liveMemberships -= 1
