@@ -89,14 +89,14 @@ extension IndexStorage {
     /// the effective bits to `recomputeEffective(_:)`.
     mutating func setDirect(membership: Int, permission: UnsafeRawBufferPointer, to value: Bool) {
         guard let bit = policy.permissionTable.find(permission) else { return }
-        rows.set(row: membership, word: directWord, bit: bit, to: value)
+        directGrants.set(membership, bit: bit, to: value)
     }
 
     /// Effective = OR of the assigned roles' bitsets | the direct bits (no allocation).
     mutating func recomputeEffective(_ membership: Int) {
         let width = policy.permissionWords
         for word in 0..<width {
-            var value = rows[membership, directWord + word]
+            var value = directGrants.word(membership, word)
             for roleWordIndex in 0..<policy.roleWords {
                 var roles = rows[membership, roleWord + roleWordIndex]
                 while roles != 0 {
