@@ -1,3 +1,4 @@
+import CPrefetch
 import PermdCore
 #if canImport(Glibc)
 import Glibc
@@ -160,6 +161,49 @@ struct ByteTable: Sendable {
             let key = arena.base(Int(truncatingIfNeeded: location >> 32)) + Int(truncatingIfNeeded: location & 0xFFFF_FFFF)
             return sameBytes(UnsafeRawBufferPointer(start: key, count: count), UnsafeRawBufferPointer(start: start, count: count))
         }
+    }
+
+    // MARK: Starting a lookup early
+
+    /// The hash a lookup of `bytes` probes with (see `position`), or nil for no key.
+    @inline(always)
+    private static func lookupHash(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        let count = bytes.count
+        guard UInt(bitPattern: count &- 1) < UInt(ByteTable.maxKeyLength), let start = bytes.baseAddress else {
+            return nil
+        }
+        guard count <= ByteTable.inlineBytes else { return hashBytes(bytes) }
+        let record = keyRecord(start, count: count)
+        return mixWords(record.0, record.1)
+    }
+
+    /// Starts loading the slot a lookup of `bytes` looks at first (see `permd_prefetch`).
+    @inline(always)
+    func prefetchSlot(_ bytes: UnsafeRawBufferPointer) {
+        guard let hash = ByteTable.lookupHash(bytes) else { return }
+        permd_prefetch(slots.address(2 &* (Int(truncatingIfNeeded: hash) & mask)))
+    }
+
+    /// With the slot of `bytes` in cache (after `prefetchSlot`): starts loading the record of
+    /// the first key on its probe run whose tag matches, and returns that slot's payload —
+    /// unconfirmed (the key is not compared: that is the lookup's work, and the record is
+    /// what this loads), so only a hint of what to load next. Nil when no slot of the first
+    /// four matches.
+    @inline(always)
+    func prefetchRecord(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard let hash = ByteTable.lookupHash(bytes) else { return nil }
+        let tag = hash & 0xFFFF_FFFF_0000_0000
+        var index = Int(truncatingIfNeeded: hash) & mask
+        for _ in 0..<4 {
+            let slot = slots.address(2 &* index)
+            if slot[0] == 0 { return nil }
+            if slot[0] & 0xFFFF_FFFF_0000_0000 == tag {
+                permd_prefetch(records.address(2 &* (Int(truncatingIfNeeded: slot[0] & 0xFFFF_FFFF) &- 1)))
+                return slot[1]
+            }
+            index = (index &+ 1) & mask
+        }
+        return nil
     }
 
     /// The slot index whose slot carries `hash`'s tag and whose key's record `matches`, or nil.
