@@ -126,12 +126,12 @@ struct PostgresImportWrites {
     var changes: [StateChange] = []
 
     /// Writes everything inside the caller's transaction (which holds the revision row's
-    /// lock) as one revision, logs the changes with it and notifies. The target tables take
-    /// COPY directly (their keys and foreign keys check every row; a row another transaction
+    /// lock) as one revision, logs the changes with it (made by `actor`) and notifies. The
+    /// target tables take COPY directly (their keys and foreign keys check every row; a row another transaction
     /// committed first fails the statement, and the store runs the import again); only the
     /// updated profiles are staged, to update them in one statement.
     /// - Returns: the revision.
-    func merge(into connection: PostgresConnection, at now: Int64) throws(PostgresError) -> UInt64 {
+    func merge(into connection: PostgresConnection, at now: Int64, by actor: ChangeActor) throws(PostgresError) -> UInt64 {
         if !profiles.isEmpty {
             try connection.execute("""
                 CREATE TEMP TABLE import_profiles (
@@ -197,6 +197,7 @@ struct PostgresImportWrites {
                 try rows.row(logged, row.kind, row.user, row.org, row.key)
             }
         }
+        try PostgresStore.logRevisions([actor], after: revision - 1, in: connection)
         try connection.query("SELECT pg_notify($1, $2)", .text(PostgresSchema.changesChannel), .text(logged))
         return revision
     }

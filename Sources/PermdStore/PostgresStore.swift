@@ -55,7 +55,7 @@ public final class PostgresStore: StateStore {
         } catch {
             throw storeError(error)
         }
-        _ = try syncDeclaredOrganizations(thenLogging: [])
+        _ = try syncDeclaredOrganizations(thenLogging: [], by: .policy)
     }
 
     /// Opens an existing database read-only (SPEC §3): nothing is created, migrated or synced;
@@ -159,7 +159,7 @@ public final class PostgresStore: StateStore {
 
     // MARK: - Writes
 
-    public func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
+    public func perform(_ writes: [AttributedWrite]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
         if writes.isEmpty { return [] }
         /// Each write's outcome, with how many revisions the batch had handed out when it ended.
         var outcomes: [Result<(AppliedWrite, Int), WriteRefusal>] = []
@@ -167,7 +167,8 @@ public final class PostgresStore: StateStore {
             outcomes = []
             outcomes.reserveCapacity(writes.count)
             for write in writes {
-                outcomes.append(try self.apply(write, in: transaction, groups: &groups).map { ($0, groups.count) })
+                outcomes.append(try self.apply(write.write, by: write.actor, in: transaction, groups: &groups)
+                    .map { ($0, groups.count) })
             }
         }.base
         return outcomes.map { outcome in
@@ -178,8 +179,8 @@ public final class PostgresStore: StateStore {
     /// One write of a group commit, in its own savepoint: a refusal rolls back only this write.
     /// A unique or foreign key that refused a statement means another transaction committed
     /// first: the write runs again, and its checks now see that commit.
-    private func apply(_ write: Write, in transaction: PostgresTransaction,
-                       groups: inout [[StateChange]]) throws -> Result<AppliedWrite, WriteRefusal> {
+    private func apply(_ write: Write, by actor: ChangeActor, in transaction: PostgresTransaction,
+                       groups: inout [LoggedRevision]) throws -> Result<AppliedWrite, WriteRefusal> {
         var reruns = 0
         while true {
             try transaction.run("SAVEPOINT write")
@@ -187,7 +188,7 @@ public final class PostgresStore: StateStore {
             do {
                 let applied = try rules.apply(write)
                 try transaction.run("RELEASE write")
-                if !rules.changes.isEmpty { groups.append(rules.changes) }
+                if !rules.changes.isEmpty { groups.append(LoggedRevision(rules.changes, by: actor)) }
                 return .success(applied)
             } catch let refusal as WriteRefusal {
                 try transaction.run("ROLLBACK TO write")
@@ -201,12 +202,12 @@ public final class PostgresStore: StateStore {
         }
     }
 
-    public func reload(policy: PolicySet) throws(StoreError) -> UInt64 {
+    public func reload(policy: PolicySet, actor: ChangeActor) throws(StoreError) -> UInt64 {
         let previous = self.policy
         self.policy = policy
         do {
             // Nothing logged: the other replicas serve their own policy files.
-            return try syncDeclaredOrganizations(thenLogging: [])
+            return try syncDeclaredOrganizations(thenLogging: [], by: actor)
         } catch {
             self.policy = previous
             throw error
@@ -214,15 +215,17 @@ public final class PostgresStore: StateStore {
     }
 
     /// Syncs the declared organizations and logs their changes with `more`, in one revision
-    /// when anything changed. The revision row is locked first: processes opening at once
-    /// sync one after the other, and the second finds nothing to do.
-    private func syncDeclaredOrganizations(thenLogging more: [StateChange]) throws(StoreError) -> UInt64 {
+    /// by `actor` when anything changed. The revision row is locked first: processes opening
+    /// at once sync one after the other, and the second finds nothing to do.
+    private func syncDeclaredOrganizations(thenLogging more: [StateChange], by actor: ChangeActor)
+        throws(StoreError) -> UInt64
+    {
         try writeTransaction { transaction, groups in
             try transaction.run("SELECT value FROM permd.revision FOR UPDATE")
             var rules = WriteRules(transaction, policy: self.policy)
             try rules.syncDeclaredOrganizations(location: self.location.description)
             let changes = rules.changes + more
-            if !changes.isEmpty { groups.append(changes) }
+            if !changes.isEmpty { groups.append(LoggedRevision(changes, by: actor)) }
         }.last
     }
 
@@ -235,7 +238,7 @@ public final class PostgresStore: StateStore {
     ///   (equal when nothing changed: then the current revision).
     @discardableResult
     func writeTransaction<T>(retryingKeyViolations: Bool = false, rollingBack: Bool = false,
-                             _ body: (PostgresTransaction, inout [[StateChange]]) throws -> T)
+                             _ body: (PostgresTransaction, inout [LoggedRevision]) throws -> T)
         throws(StoreError) -> (value: T, base: UInt64, last: UInt64)
     {
         if isReadOnly && !rollingBack {
@@ -248,7 +251,7 @@ public final class PostgresStore: StateStore {
             do {
                 try connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                 let transaction = PostgresTransaction(connection: connection)
-                var groups: [[StateChange]] = []
+                var groups: [LoggedRevision] = []
                 let value = try body(transaction, &groups)
                 if rollingBack {
                     let current = try Self.revision(connection)
@@ -272,8 +275,9 @@ public final class PostgresStore: StateStore {
         }
     }
 
-    /// Bumps the counter by one per group, logs each group with its revision, and notifies.
-    private func handOutRevisions(_ groups: [[StateChange]], in transaction: PostgresTransaction)
+    /// Bumps the counter by one per group, logs each group with its revision (and who made
+    /// it), and notifies.
+    private func handOutRevisions(_ groups: [LoggedRevision], in transaction: PostgresTransaction)
         throws(PostgresError) -> (base: UInt64, last: UInt64)
     {
         guard !groups.isEmpty else {
@@ -286,9 +290,10 @@ public final class PostgresStore: StateStore {
         let base = last - UInt64(groups.count)
         var rows: [(UInt64, StateChange)] = []
         for (offset, group) in groups.enumerated() {
-            for change in group { rows.append((base + UInt64(offset) + 1, change)) }
+            for change in group.changes { rows.append((base + UInt64(offset) + 1, change)) }
         }
         try appendToLog(rows, in: transaction)
+        try Self.logRevisions(groups.map(\.actor), after: base, in: transaction.connection)
         try transaction.run("SELECT pg_notify($1, $2)", .text(PostgresSchema.changesChannel), .text(String(last)))
         return (base, last)
     }

@@ -5,6 +5,7 @@ import PermdPolicy
 import PermdServer
 import PermdStore
 import Testing
+import PermdTestSupport
 
 @Suite(.serialized) struct ServerTests {
     @Test func everyCommandAndReplyForm() async throws {
