@@ -49,8 +49,10 @@ let package = Package(
             dependencies: ["PermdCore", "PermdPolicy", "PermdJSON", "CSQLite", "CLibPQ",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
+        // `__builtin_prefetch` for the index (Swift has no prefetch of its own).
+        .target(name: "CPrefetch"),
         // The bitset index: compiled snapshots, their full build and the queries over them.
-        .target(name: "PermdIndex", dependencies: ["PermdCore", "PermdPolicy", "PermdJSON"], swiftSettings: strict),
+        .target(name: "PermdIndex", dependencies: ["PermdCore", "PermdPolicy", "PermdJSON", "CPrefetch"], swiftSettings: strict),
         // The line protocol, both ways and free of I/O: lines decoded into typed requests
         // (JSON payloads included), typed outcomes encoded into replies, domain refusals
         // mapped to their `ERR` codes.

@@ -21,7 +21,9 @@
 #
 # Environment (defaults): RUNS=3 (rounds), DURATION=5 (seconds per run), SHAPES="4x1 50x1
 # 1000x1 4x64" (connections x in flight), WRITERS=50, USERS=20000, ORGS=1000, ROLES=20,
-# PERMISSIONS=100, SEED=1, PERMD_PORT=17468, REDIS_PORT=16379, REDIS_AOF_PORT=16380.
+# PERMISSIONS=100, SEED=1, PERMD_PORT=17468, REDIS_PORT=16379, REDIS_AOF_PORT=16380;
+# PERMD=path serves with that permd binary instead of this tree's (before/after runs),
+# PERMD_LOAD=path drives with that permd-load (both unset: built from this tree).
 set -euo pipefail
 
 RUNS=${RUNS:-3}
@@ -58,11 +60,19 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 say "building permd and permd-load (release)"
-swift build -c release --product permd 2>&1 | tail -1 >&2
-swift build -c release --product permd-load 2>&1 | tail -1 >&2
 bin=$(swift build -c release --show-bin-path)
-permd=$bin/permd
-load=$bin/permd-load
+if [ -n "${PERMD_LOAD:-}" ]; then
+    load=$PERMD_LOAD
+else
+    swift build -c release --product permd-load 2>&1 | tail -1 >&2
+    load=$bin/permd-load
+fi
+if [ -n "${PERMD:-}" ]; then
+    permd=$PERMD  # another build of permd (an older commit's), driven by this tree's permd-load
+else
+    swift build -c release --product permd 2>&1 | tail -1 >&2
+    permd=$bin/permd
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/permd-compare.XXXXXX")
 pids=()

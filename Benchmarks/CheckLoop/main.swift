@@ -4,7 +4,7 @@
 // prints how much of the process is backed by huge pages after the build (with 1,000,000
 // users the index is ~230 MB, nearly all of it in the slabs).
 //
-//     swift build -c release --product CheckLoop && .build/release/CheckLoop [iterations] [users] [requests]
+//     swift build -c release --product CheckLoop && .build/release/CheckLoop [iterations] [users] [requests] [lookahead]
 //
 // `requests` (a power of two, 64 by default) is how many distinct requests the loop cycles
 // through: 64 keep their data in the CPU caches, 4,096 or more over many users do not.
@@ -84,31 +84,79 @@ for index in 0..<requestCount {
     }
 }
 
+/// This thread's CPU time: on a machine shared with other work, the loop's own time per
+/// CHECK without the time it waited for a core (the wall-clock figure includes that).
+func threadCPUNanoseconds() -> Double {
+    #if canImport(Glibc)
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
+    #else
+    return 0
+    #endif
+}
+
 @inline(never)
 func run(_ snapshot: IndexSnapshot, _ base: UnsafeRawPointer, _ iterations: Int) -> Int {
     var allowed = 0
     var next = 0
     for _ in 0..<iterations {
-        let record = base + next &* recordBytes
+        let (user, organization, permission) = fields(base + next &* recordBytes)
         next = (next &+ 1) & (requestCount - 1)
-        if snapshot.check(
-            user: UnsafeRawBufferPointer(start: record + 4, count: Int(record.load(as: UInt8.self))),
-            organization: UnsafeRawBufferPointer(start: record + 28, count: Int(record.load(fromByteOffset: 1, as: UInt8.self))),
-            permission: UnsafeRawBufferPointer(start: record + 40, count: Int(record.load(fromByteOffset: 2, as: UInt8.self)))) {
-            allowed &+= 1
-        }
+        if snapshot.check(user: user, organization: organization, permission: permission) { allowed &+= 1 }
     }
     return allowed
 }
 
+// `lookahead` (a fourth argument, 0 by default): answer the requests in groups of that
+// many, first starting every lookup of the group (`prefetchUser`, then
+// `prefetchMemberships`), as the server does for the CHECK lines of a pipelined burst.
+// (Compiled only where the index has them, so that checkloop-compare.sh can build this
+// file against an older index: CPrefetch came with them.)
+let lookahead = CommandLine.arguments.count > 4 ? Int(CommandLine.arguments[4])! : 0
+precondition(lookahead >= 0 && (lookahead == 0 || requestCount % lookahead == 0), "lookahead must divide requests")
+
+@inline(__always)
+func fields(_ record: UnsafeRawPointer) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) {
+    (UnsafeRawBufferPointer(start: record + 4, count: Int(record.load(as: UInt8.self))),
+     UnsafeRawBufferPointer(start: record + 28, count: Int(record.load(fromByteOffset: 1, as: UInt8.self))),
+     UnsafeRawBufferPointer(start: record + 40, count: Int(record.load(fromByteOffset: 2, as: UInt8.self))))
+}
+
+#if canImport(CPrefetch)
+@inline(never)
+func runAhead(_ snapshot: IndexSnapshot, _ base: UnsafeRawPointer, _ iterations: Int) -> Int {
+    var allowed = 0
+    var next = 0
+    for _ in 0..<iterations / lookahead {
+        for offset in 0..<lookahead { snapshot.prefetchUser(fields(base + (next &+ offset) &* recordBytes).0) }
+        for offset in 0..<lookahead { snapshot.prefetchMemberships(ofUser: fields(base + (next &+ offset) &* recordBytes).0) }
+        for offset in 0..<lookahead {
+            let (user, organization, permission) = fields(base + (next &+ offset) &* recordBytes)
+            if snapshot.check(user: user, organization: organization, permission: permission) { allowed &+= 1 }
+        }
+        next = (next &+ lookahead) & (requestCount - 1)
+    }
+    return allowed
+}
+#else
+func runAhead(_ snapshot: IndexSnapshot, _ base: UnsafeRawPointer, _ iterations: Int) -> Int {
+    fatalError("this index has no prefetch")
+}
+#endif
+
 buffer.withUnsafeBytes { bytes in
     let base = bytes.baseAddress!
-    _ = run(snapshot, base, min(iterations, 1_000_000))  // warm up
+    let loop = lookahead > 0 ? runAhead : run
+    _ = loop(snapshot, base, min(iterations, 1_000_000))  // warm up
     for _ in 0..<3 {
         let start = ContinuousClock.now
-        let allowed = run(snapshot, base, iterations)
+        let cpuStart = threadCPUNanoseconds()
+        let allowed = loop(snapshot, base, iterations)
+        let cpu = threadCPUNanoseconds() - cpuStart
         let elapsed = ContinuousClock.now - start
         let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
-        print("\(iterations) checks: \(String(format: "%.1f", nanoseconds / Double(iterations))) ns/check (\(allowed) allowed)")
+        print("\(iterations) checks: \(String(format: "%.1f", nanoseconds / Double(iterations))) ns/check, "
+              + "\(String(format: "%.1f", cpu / Double(iterations))) ns of CPU time (\(allowed) allowed)")
     }
 }

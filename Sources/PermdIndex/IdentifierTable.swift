@@ -65,6 +65,16 @@ struct IdentifierTable: Sendable {
         knownCount -= 1
     }
 
+    /// Sets the payload the table's slot keeps for the identifier of `slot` (see `ByteTable`).
+    mutating func setPayload(_ payload: UInt64, of slot: Int) {
+        keys.setPayload(payload, of: slot)
+    }
+
+    /// Sets every identifier's payload to `payload(slot)`.
+    mutating func setPayloads(_ payload: (Int) -> UInt64) {
+        keys.setPayloads(payload)
+    }
+
     /// Bytes held.
     var allocatedBytes: Int { keys.allocatedBytes + known.allocatedBytes }
 }

@@ -17,13 +17,21 @@ extension IndexSnapshot {
     /// the stack (~15 more instructions per CHECK).
     @inline(__always)
     public func membershipSlot(user: UnsafeRawBufferPointer, organization: UnsafeRawBufferPointer) -> MembershipSlot? {
-        guard let user = storage.users.keys.find(user) else { return nil }
+        guard let (user, hint) = storage.users.keys.entry(user) else { return nil }
         // A short organization code (most are) is compared with the organizations of the
-        // user's first few memberships instead of being hashed and probed for.
+        // user's memberships instead of being hashed and probed for: for a user of one or
+        // two memberships (most), those the user's slot names, whose rows are loaded
+        // straight from it (two dependent cache misses: slot, rows); else the user's first
+        // few memberships, through the list.
         if UInt(bitPattern: organization.count &- 1) < UInt(ByteTable.inlineBytes), let start = organization.baseAddress {
             let record = keyRecord(start, count: organization.count)
-            switch storage.membershipsOfUser.search(user: user, organizationRecord: (record.0, record.1),
-                                                    rows: storage.rows, organizations: storage.organizations.keys) {
+            var search = UserMembershipLists.search(hint: hint, organizationRecord: (record.0, record.1),
+                                                    rows: storage.rows, organizations: storage.organizations.keys)
+            if case .tooMany = search {
+                search = storage.membershipsOfUser.search(user: user, organizationRecord: (record.0, record.1),
+                                                          rows: storage.rows, organizations: storage.organizations.keys)
+            }
+            switch search {
             case .found(let membership): return MembershipSlot(rawValue: membership)
             case .absent: return nil
             case .tooMany: break

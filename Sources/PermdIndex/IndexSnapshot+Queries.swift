@@ -16,7 +16,11 @@ extension IndexSnapshot {
 
     /// The direct permissions of `user` in `organization`, sorted; empty for unknowns.
     public func directPermissions(user: String, organization: String) -> [String] {
-        keys(user, organization, from: storage.directWord, named: storage.policy.permissionKeys)
+        guard let membership = storage.membershipSlot(user: user, organization: organization) else { return [] }
+        var keys: [String] = []
+        let words = (0..<storage.policy.permissionWords).map { storage.directGrants.word(membership, $0) }
+        forEachSetBit(words) { keys.append(storage.policy.permissionKeys[$0]) }
+        return keys
     }
 
     /// The keys of the bits set in one part of a membership's row (bits are in key order).

@@ -52,6 +52,7 @@ extension IndexStorage {
         let owner = IndexStorage.owner(user: user, organization: organization)
         let membership = rows.appendRow(first: owner)
         membershipsOfUser.prepend(membership, toUser: user)
+        users.setPayload(membershipsOfUser.hint(ofUser: user), of: user)
         membershipTable.insert(membership, owner: owner)
         liveMemberships += 1
         if sorted {
@@ -69,6 +70,7 @@ extension IndexStorage {
         let (user, organization) = owner(of: membership)
         organizationMembers[organization].remove(UInt32(membership), isBefore: isBefore(membership))
         membershipsOfUser.remove(membership, ofUser: user)
+        users.setPayload(membershipsOfUser.hint(ofUser: user), of: user)
         membershipTable.remove(membership, rows: rows)
         rows[membership, IndexStorage.ownerWord] = IndexStorage.deadOwner
         liveMemberships -= 1
@@ -87,14 +89,14 @@ extension IndexStorage {
     /// the effective bits to `recomputeEffective(_:)`.
     mutating func setDirect(membership: Int, permission: UnsafeRawBufferPointer, to value: Bool) {
         guard let bit = policy.permissionTable.find(permission) else { return }
-        rows.set(row: membership, word: directWord, bit: bit, to: value)
+        directGrants.set(membership, bit: bit, to: value)
     }
 
     /// Effective = OR of the assigned roles' bitsets | the direct bits (no allocation).
     mutating func recomputeEffective(_ membership: Int) {
         let width = policy.permissionWords
         for word in 0..<width {
-            var value = rows[membership, directWord + word]
+            var value = directGrants.word(membership, word)
             for roleWordIndex in 0..<policy.roleWords {
                 var roles = rows[membership, roleWord + roleWordIndex]
                 while roles != 0 {

@@ -35,6 +35,9 @@ extension IndexStorage {
         firstUnindexed = rows.rowCount
         guard !pending.isEmpty else { return }
         membershipTable.insertInHomeOrder(pending, rows: rows, entries: liveMemberships)
+        // The deferred memberships joined the lists without the user table's hints.
+        let lists = membershipsOfUser
+        users.setPayloads { lists.hint(ofUser: $0) }
     }
 
     /// Builds every organization's member list at once, sorted by user id.

@@ -15,14 +15,14 @@ struct IndexStorage: Sendable {
     static let deadOwner = UInt64.max
 
     /// Row layout: the owner pair (user << 32 | organization, or `deadOwner`), effective
-    /// permissions, direct permissions, then assigned roles. The owner sits in the row so
+    /// permissions, then assigned roles (direct permissions are in `directGrants`, which
+    /// most memberships are not in). The owner sits in the row so
     /// that a CHECK confirms the membership and tests its bit in one place. The first two
     /// are constants, not stored, so that a CHECK does not load them.
     static var ownerWord: Int { 0 }
     static var effectiveWord: Int { 1 }
 
     let policy: CompiledPolicy
-    let directWord: Int
     let roleWord: Int
 
     var users: IdentifierTable
@@ -33,6 +33,8 @@ struct IndexStorage: Sendable {
     var rows: WordRows
     var membershipTable: MembershipTable
     var membershipsOfUser = UserMembershipLists()
+    /// The direct permissions of the memberships that have any.
+    var directGrants: DirectGrants
     var liveMemberships = 0
     /// Memberships from this one on are not in the membership table yet (see `appendMembership`).
     var firstUnindexed = 0
@@ -42,9 +44,9 @@ struct IndexStorage: Sendable {
     init(policy: CompiledPolicy, expectedUsers: Int = 0, expectedOrganizations: Int = 0,
          expectedMemberships: Int = 0) {
         self.policy = policy
-        directWord = 1 + policy.permissionWords
-        roleWord = 1 + 2 * policy.permissionWords
-        rows = WordRows(stride: 1 + 2 * policy.permissionWords + policy.roleWords)
+        roleWord = 1 + policy.permissionWords
+        rows = WordRows(stride: 1 + policy.permissionWords + policy.roleWords)
+        directGrants = DirectGrants(width: policy.permissionWords)
         users = IdentifierTable(expected: expectedUsers)
         organizations = IdentifierTable(expected: expectedOrganizations)
         membershipTable = MembershipTable(expected: expectedMemberships)
@@ -125,7 +127,7 @@ struct IndexStorage: Sendable {
 
     /// Whether membership `membership` is granted permission bit `bit` directly.
     func hasDirect(_ membership: Int, _ bit: Int) -> Bool {
-        rows.test(row: membership, word: directWord, bit: bit)
+        directGrants.test(membership, bit: bit)
     }
 
     /// Whether membership `membership` is assigned role bit `role`.
@@ -141,7 +143,7 @@ struct IndexStorage: Sendable {
     /// Bytes held by the index's storage.
     var allocatedBytes: Int {
         var total = users.allocatedBytes + organizations.allocatedBytes + membershipsOfUser.allocatedBytes
-        total += rows.allocatedBytes + membershipTable.allocatedBytes
+        total += rows.allocatedBytes + membershipTable.allocatedBytes + directGrants.allocatedBytes
         for organization in 0..<organizationMembers.count { total += organizationMembers[organization].allocatedBytes }
         return total
     }

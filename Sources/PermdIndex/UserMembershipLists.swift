@@ -83,6 +83,46 @@ struct UserMembershipLists: Sendable {
         return .absent
     }
 
+    // MARK: The user table's hint
+
+    /// A user's memberships as the user table's slot keeps them (its payload, see
+    /// `ByteTable`): membership + 1 in each half, newest in the low half, 0 for none; the low
+    /// half `hintOverflow` when the user has more than two. With it a CHECK goes from the
+    /// user's slot straight to the rows, instead of through `first` (and `next`).
+    static let hintOverflow: UInt64 = 0xFFFF_FFFF
+
+    /// The hint of user slot `user`'s list (see `hintOverflow`).
+    func hint(ofUser user: Int) -> UInt64 {
+        let newest = first[user]
+        guard newest != UserMembershipLists.end else { return 0 }
+        let older = next[Int(newest)]
+        guard older != UserMembershipLists.end else { return UInt64(newest) + 1 }
+        guard next[Int(older)] == UserMembershipLists.end else { return UserMembershipLists.hintOverflow }
+        return (UInt64(older) + 1) << 32 | (UInt64(newest) + 1)
+    }
+
+    /// The membership the hint of a user with at most two memberships names in the
+    /// organization whose code has the short-key record `organization`, or `.tooMany` when the
+    /// hint says the user has more (then `search` the list). Both rows' owner words are
+    /// loaded before either is compared, so that their cache misses overlap.
+    @inline(always)
+    static func search(hint: UInt64, organizationRecord organization: (UInt64, UInt64), rows: WordRows,
+                       organizations: ByteTable) -> Search {
+        let newest = Int(truncatingIfNeeded: hint & 0xFFFF_FFFF) &- 1
+        if newest < 0 { return .absent }
+        if hint & 0xFFFF_FFFF == hintOverflow { return .tooMany }
+        let older = Int(truncatingIfNeeded: hint &>> 32) &- 1
+        let newestOwner = rows[newest, IndexStorage.ownerWord]
+        let olderOwner = older < 0 ? IndexStorage.deadOwner : rows[older, IndexStorage.ownerWord]
+        if organizations.record(Int(truncatingIfNeeded: newestOwner & 0xFFFF_FFFF), is: organization) {
+            return .found(newest)
+        }
+        if older >= 0, organizations.record(Int(truncatingIfNeeded: olderOwner & 0xFFFF_FFFF), is: organization) {
+            return .found(older)
+        }
+        return .absent
+    }
+
     /// Bytes held.
     var allocatedBytes: Int { first.allocatedBytes + next.allocatedBytes }
 }

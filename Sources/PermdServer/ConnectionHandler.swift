@@ -195,7 +195,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func processLines(context: ChannelHandlerContext) {
         refreshSnapshot()
         var writes: [WriteRequest] = []
+        var linesStarted = 0
         lines: while true {
+            if linesStarted <= 0 { linesStarted = startCheckLookups() }
             let savedFramer = framer
             let savedReaderIndex = inbound.readerIndex
             let found: LineFramer.Event?
@@ -205,6 +207,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .stop: break lines
             }
             guard let found else { break }
+            linesStarted -= 1
             switch request(on: found) {
             case .success(.write(let write)):
                 state.writeFound()

@@ -105,6 +105,55 @@ func incrementalEqualsFullBuild(seed: UInt64) throws {
     #expect(snapshot.statistics.users == full.statistics.users)
 }
 
+@Test func aUsersMembershipsNamedInItsSlotFollowEveryChange() throws {
+    // The user table's slot names a user's memberships while there are at most two (see
+    // `UserMembershipLists.hintOverflow`); CHECK reads them from there. Walk one user from
+    // none to four memberships and back, one change per snapshot, in a table that grows
+    // meanwhile (new users), and compare every CHECK with a full build of the same state.
+    let organizations = ["o1", "o2", "o3", "o4", "o5"]
+    var state = InMemoryState(organizations: organizations, users: ["walker", "other"])
+    state.addMembership(user: "other", organization: "o1", roles: ["admin"])
+    var snapshot = IndexSnapshot.build(policy: testPolicy, state: state, revision: 1)
+    var revision: UInt64 = 1
+    var steps: [StateChange] = []
+    for (index, organization) in organizations.prefix(4).enumerated() {
+        steps.append(.membershipAdded(user: "walker", organization: organization))
+        steps.append(.roleAssigned(user: "walker", organization: organization, role: index % 2 == 0 ? "viewer" : "admin"))
+        steps.append(contentsOf: (0..<40).map { .userAdded(user: "new-\(index)-\($0)") })
+    }
+    for organization in ["o2", "o4", "o1", "o3"] { steps.append(.membershipRemoved(user: "walker", organization: organization)) }
+    steps.append(.membershipAdded(user: "walker", organization: "o5"))
+    steps.append(.userRemoved(user: "walker"))
+    steps.append(.userAdded(user: "walker"))
+    // The walker's role per organization, as the steps leave it (the plain model).
+    var walkerRoles: [String: String] = [:]
+    for change in steps {
+        switch change {
+        case .membershipAdded(_, let organization): walkerRoles[organization] = walkerRoles[organization] ?? ""
+        case .roleAssigned(_, let organization, let role): walkerRoles[organization] = role
+        case .membershipRemoved(_, let organization): walkerRoles[organization] = nil
+        case .userRemoved: walkerRoles = [:]
+        default: break
+        }
+        revision += 1
+        let record = ChangeRecord(revision: revision, change: change)
+        state.apply(record)
+        snapshot = try #require(snapshot.applying([record]))
+        let full = IndexSnapshot.build(policy: testPolicy, state: state, revision: revision)
+        for organization in organizations {
+            let role = walkerRoles[organization]
+            let expected = [("read:invoices", role == "viewer" || role == "admin"), ("delete:org", role == "admin")]
+            for (permission, allowed) in expected {
+                #expect(snapshot.check(user: "walker", organization: organization, permission: permission) == allowed,
+                        "after \(change): walker \(organization) \(permission)")
+                #expect(full.check(user: "walker", organization: organization, permission: permission) == allowed,
+                        "full build after \(change): walker \(organization) \(permission)")
+            }
+            #expect(snapshot.check(user: "other", organization: organization, permission: "delete:org") == (organization == "o1"))
+        }
+    }
+}
+
 @Test func policyReloadNeedsAFullBuildAndOldChangesAreSkipped() throws {
     let state = InMemoryState(organizations: ["org_a"], users: ["alice"],
                               memberships: [.init(user: "alice", organization: "org_a")], revision: 5)
