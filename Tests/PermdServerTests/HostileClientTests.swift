@@ -1,4 +1,5 @@
 import Foundation
+import PermdTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -40,7 +41,12 @@ import Glibc
         #expect(try client.readLine()?.hasPrefix("ERR TOO_LONG") == true)
         #expect(try client.readLine() == "PONG", "the connection did not go on after the long line")
         let grown = try server.residentKiB() - baseline
-        #expect(grown < 64 * 1024, "the server grew by \(grown) KiB over a 100 MB line")
+        // Under a sanitizer the resident size measures the sanitizer: AddressSanitizer keeps
+        // every freed read buffer in its quarantine (256 MiB by default) and both keep shadow
+        // memory. The bound is then not checked; the plain build (`make test`) checks it.
+        if Sanitizer.active == nil {
+            #expect(grown < 64 * 1024, "the server grew by \(grown) KiB over a 100 MB line")
+        }
     }
 
     @Test func connectionsThatSendAByteAndCloseLeakNoDescriptor() async throws {
