@@ -75,8 +75,8 @@ enum Tool {
         try out.close()
         try err.close()
         return Outcome(status: process.terminationStatus,
-                       standardOutput: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                       standardError: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+                       standardOutput: String(decoding: try fileContents(outURL), as: UTF8.self),
+                       standardError: String(decoding: try fileContents(errURL), as: UTF8.self))
     }
 
     /// Runs and requires exit status 0.
