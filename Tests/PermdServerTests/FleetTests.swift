@@ -84,7 +84,11 @@ func together<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throw
         }.start()
     }
     for _ in 0..<count { start.signal() }
-    guard group.wait(timeout: .now() + 30) == .success else { throw ClientError(description: "threads did not finish in 30 s") }
+    // ThreadSanitizer slows the servers and their PostgreSQL round trips many times over.
+    let seconds = Sanitizer.active == nil ? 30 : 120
+    guard group.wait(timeout: .now() + .seconds(seconds)) == .success else {
+        throw ClientError(description: "threads did not finish in \(seconds) s")
+    }
     return try (0..<count).map { index in try results.withLock { $0[index]! }.get() }
 }
 
