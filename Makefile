@@ -79,8 +79,12 @@ bench: deps
 # hands swiftc two -sanitize flags and the last one wins (no coverage): the pair is given
 # once more as one flag.
 FUZZ_SECONDS ?= 60
+# The differential target (FuzzIndex) is built once more with `-D DEBUG`, in its own folder:
+# the index's chunks are then tiny, so that small inputs cross their boundaries.
+FUZZ_FLAGS = -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address
 fuzz-build: deps
-	cd Fuzz && $(SWIFT) build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address
+	cd Fuzz && $(SWIFT) build $(FUZZ_FLAGS)
+	cd Fuzz && $(SWIFT) build $(FUZZ_FLAGS) --product FuzzIndex --build-path .build/small-chunks -Xswiftc -DDEBUG
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh

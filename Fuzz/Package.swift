@@ -31,5 +31,12 @@ let package = Package(
             dependencies: [.product(name: "PermdStore", package: "permd"),
                            .product(name: "PermdPolicy", package: "permd")],
             swiftSettings: fuzzTarget),
+        // Random policies and change logs: the incremental index against a full build and a
+        // plain reference. Built apart with `-D DEBUG` (tiny chunks; make fuzz-build).
+        .executableTarget(
+            name: "FuzzIndex",
+            dependencies: [.product(name: "PermdIndex", package: "permd"),
+                           .product(name: "PermdPolicy", package: "permd")],
+            swiftSettings: fuzzTarget),
     ]
 )

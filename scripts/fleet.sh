@@ -9,12 +9,7 @@ PERMD=${PERMD:-.build/release/permd}
 POLICIES=${POLICIES:-policies}
 PORTS=${FLEET_PORTS:-"7468 7469 7470"}
 
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -n "$bin" ] && [ -x "$bin/initdb" ] || bin=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
-if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
-  echo "fleet: PostgreSQL's initdb and pg_ctl are not installed; run \`make test-deps\`" >&2
-  exit 1
-fi
+. "$(dirname "$0")/postgres-cluster.sh"
 for port in $PORTS; do
   if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null; then
     echo "fleet: 127.0.0.1:$port is in use (another permd? \`make run\`?); stop it first" >&2
@@ -23,35 +18,18 @@ for port in $PORTS; do
 done
 
 folder=$(mktemp -d "${TMPDIR:-/tmp}/permd-fleet-XXXXXX")
-chmod 755 "$folder"
-as_postgres=""
-if [ "$(id -u)" = 0 ]; then
-  as_postgres="runuser -u postgres --"
-  chown postgres "$folder"
-fi
 pids=""
 stop() {
   trap - INT TERM EXIT
   for pid in $pids; do kill "$pid" 2>/dev/null || true; done
   for pid in $pids; do wait "$pid" 2>/dev/null || true; done
-  $as_postgres "$bin/pg_ctl" -D "$folder/data" -m fast -w stop >/dev/null 2>&1 || true
-  rm -rf "$folder"
+  pg_cluster_stop "$folder"
   echo "fleet: stopped; the database is gone"
 }
 trap stop INT TERM EXIT
-
-password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-printf '%s\n' "$password" > "$folder/pwfile"
-[ -z "$as_postgres" ] || chown postgres "$folder/pwfile"
-$as_postgres "$bin/initdb" -D "$folder/data" -U postgres --pwfile "$folder/pwfile" --auth-local=trust \
-  --auth-host=scram-sha-256 -E UTF8 --locale=C >"$folder/initdb.log" 2>&1 \
-  || { cat "$folder/initdb.log" >&2; exit 1; }
-rm -f "$folder/pwfile"
-# A free port: bound with port 0, then released.
-db_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-$as_postgres "$bin/pg_ctl" -D "$folder/data" -l "$folder/postgres.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -c port=$db_port -c unix_socket_directories='$folder'" start >/dev/null
-$as_postgres "$bin/createdb" -h "$folder" -p "$db_port" -U postgres permd
+pg_cluster_start "$folder"
+db_port=$pg_port
+password=$pg_password
 
 token=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 printf '%s\n' "$token" > "$folder/admin.token"

@@ -103,6 +103,7 @@ public enum WriteFailure: Error, Sendable, Hashable {
     /// The database is locked by another process (an import) past the write timeout, or cannot
     /// be reached; nothing was stored and the same write may succeed later.
     case unavailable(String)
-    /// The database or the reload failed (details are in the server log); nothing was stored.
+    /// The database or the reload failed (details are in the server log); nothing was stored,
+    /// unless the message says that the outcome is unknown (the commit's answer was lost).
     case failed(String)
 }

@@ -45,7 +45,7 @@ extension ConnectionHandler {
     }
 
     /// Cancels the wake-up that lost, answers, goes on with the lines held back.
-    private func endSync(_ answer: ConnectionStateMachine.SyncAnswer, context: ChannelHandlerContext) {
+    func endSync(_ answer: ConnectionStateMachine.SyncAnswer, context: ChannelHandlerContext) {
         endSyncWait()
         write(answer)
         processLines(context: context)

@@ -58,6 +58,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Whether the connection came through the Unix socket (trusted for writes when no
     /// admin token is configured).
     let isLocal: Bool
+    /// Where the connection comes from, for the audit log.
+    let peer: ConnectionPeer
 
     var state = ConnectionStateMachine()
     var access: ConnectionAccess
@@ -87,9 +89,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     var denies = 0
     var counts = ConnectionCounts()
 
-    init(shared: ServerContext, isLocal: Bool) {
+    init(shared: ServerContext, isLocal: Bool, peer: ConnectionPeer) {
         self.shared = shared
         self.isLocal = isLocal
+        self.peer = peer
         self.framer = LineFramer(maxLineLength: shared.configuration.maxLineLength)
         noBytes = ByteBufferAllocator().buffer(capacity: 1)
         (generation, snapshot) = shared.publisher.latest
@@ -141,8 +144,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             flush(context: context)
         case is DrainEvent:
-            switch state.drain() {
+            refreshSnapshot()
+            switch state.drain(current: snapshot.revision) {
             case .processLines: processLines(context: context)
+            case .answerSync(let answer): endSync(answer, context: context)
             case .none: break
             }
             flush(context: context)
@@ -267,7 +272,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func submit(_ writes: [WriteRequest], context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        shared.writer.submit(StateWriter.Job(requests: writes) { results in
+        shared.writer.submit(StateWriter.Job(requests: writes, actor: access.actor(from: peer)) { results in
             eventLoop.execute {
                 let (handler, context) = loopBound.value
                 handler.writesAnswered(results, context: context)

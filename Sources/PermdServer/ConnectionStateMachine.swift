@@ -102,6 +102,15 @@ struct ConnectionStateMachine {
         case processLines
     }
 
+    /// What to do when shutdown begins.
+    enum DrainAction: Equatable {
+        case none
+        /// Process the lines in the inbound buffer.
+        case processLines
+        /// Answer the `SYNC` waited for, then process the lines held back.
+        case answerSync(SyncAnswer)
+    }
+
     /// What to do when the writer's answers arrive.
     enum WritesAnsweredAction: Equatable {
         case none
@@ -195,10 +204,16 @@ struct ConnectionStateMachine {
         return state == .serving ? .processLines : .none
     }
 
-    /// Shutdown: answer the complete lines received, then close.
-    mutating func drain() -> InputEndAction {
+    /// Shutdown: answer the complete lines received, then close. A `SYNC` waiting for a
+    /// revision is answered now with the connection's revision `current` (`ERR STALE`
+    /// unless reached): the shutdown does not wait for its deadline.
+    mutating func drain(current: UInt64) -> DrainAction {
         if state == .closing || state == .closed { return .none }
         if input == .open { input = .draining }
+        if case .waiting(.sync(let revision, _)) = state {
+            state = .serving
+            return .answerSync(current >= revision ? .reached(current) : .stale(current))
+        }
         return state == .serving ? .processLines : .none
     }
 

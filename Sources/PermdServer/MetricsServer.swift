@@ -71,6 +71,10 @@ public final class MetricsServer: Sendable {
         try? await group.shutdownGracefully()
     }
 
+    /// What a scrape is answered with: the text exposition format 0.0.4, which
+    /// swift-prometheus's `emit(into:)` writes.
+    static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
+
     /// Seconds an HTTP connection may stay silent (scrapes come every 15–60 s).
     static let idleTimeoutSeconds: Int64 = 120
 
@@ -114,30 +118,30 @@ final class OperationsHTTPHandler: ChannelInboundHandler {
     }
 
     /// The answer to a request: only GET (and HEAD) of the three paths.
-    private func answer(_ head: HTTPRequestHead) -> (HTTPResponseStatus, String, String) {
+    private func answer(_ head: HTTPRequestHead) -> (HTTPResponseStatus, String, [UInt8]) {
+        let plain = "text/plain; charset=utf-8"
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         let known = ["/metrics", "/healthz", "/readyz"]
-        guard known.contains(path) else { return (.notFound, "text/plain; charset=utf-8", "not found\n") }
+        guard known.contains(path) else { return (.notFound, plain, Array("not found\n".utf8)) }
         guard head.method == .GET || head.method == .HEAD else {
-            return (.methodNotAllowed, "text/plain; charset=utf-8", "only GET\n")
+            return (.methodNotAllowed, plain, Array("only GET\n".utf8))
         }
         switch path {
         case "/metrics":
-            return (.ok, PrometheusText.contentType, status.metricsText())
+            return (.ok, MetricsServer.prometheusContentType, status.metricsPage())
         case "/healthz":
-            return (.ok, "text/plain; charset=utf-8", "ok\n")
+            return (.ok, plain, Array("ok\n".utf8))
         default:
             switch status.readiness {
-            case .ready: return (.ok, "text/plain; charset=utf-8", "ready\n")
-            case .notReady(let reason): return (.serviceUnavailable, "text/plain; charset=utf-8", reason + "\n")
+            case .ready: return (.ok, plain, Array("ready\n".utf8))
+            case .notReady(let reason): return (.serviceUnavailable, plain, Array((reason + "\n").utf8))
             }
         }
     }
 
-    private func respond(_ head: HTTPRequestHead, status: HTTPResponseStatus, contentType: String, body: String,
+    private func respond(_ head: HTTPRequestHead, status: HTTPResponseStatus, contentType: String, body: [UInt8],
                          context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
-        buffer.writeString(body)
+        let buffer = context.channel.allocator.buffer(bytes: body)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: "\(buffer.readableBytes)")

@@ -1,5 +1,6 @@
 import PermdCore
 import PermdProtocol
+import Prometheus
 import Synchronization
 
 /// A total that several event loops add to; relaxed ordering, since only the sum is read.
@@ -12,11 +13,15 @@ final class SharedCounter: Sendable {
 }
 
 /// The server's totals for `/metrics` (SPEC §9): requests by command, errors by code,
-/// reloads by result, and how long the writer's batches take to commit.
+/// reloads by result, and how long the writer's batches take to commit; with the server's
+/// own Prometheus registry, which the scrape folds the totals into (`PermdServer+Metrics`).
 ///
 /// Connections count into their own `ConnectionCounts` (plain integers, no lock, no
 /// allocation per request) and add them here once per read burst, like `STATS`' checks.
 final class OperationCounters: Sendable {
+    /// One registry per server, never swift-metrics' process-wide `MetricsSystem`: tests run
+    /// several servers in one process, and each scrape shows its own server only.
+    let registry: PrometheusCollectorRegistry
     /// By `Command.rawValue`.
     let requests: [SharedCounter] = Command.allCases.map { _ in SharedCounter() }
     /// By position in `ErrorCode.known`; the last one counts any other code.
@@ -26,8 +31,27 @@ final class OperationCounters: Sendable {
     let reloadsInvalid = SharedCounter()
     /// Reloads that failed otherwise (the database out of reach).
     let reloadsFailed = SharedCounter()
-    /// Each batch the writer commits, from the first write taken to the snapshot published.
-    let commits = DurationHistogram(bounds: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+    /// Each batch the writer commits, from the first write taken to the snapshot published;
+    /// recorded by the writer thread straight into the registry (its lock is never on the
+    /// CHECK path).
+    let commits: DurationHistogram
+    /// The series the scrape sets from the totals (`PermdServer+Metrics`); the lock keeps two
+    /// scrapes from folding the same growth twice.
+    let exposed: Mutex<ExposedSeries>
+
+    init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        commits = registry.makeDurationHistogram(
+            descriptor: .permd("permd_write_commit_seconds", help: """
+                Batches of writes (and RELOADs) the writer carried out: from taking the batch to publishing the index \
+                that includes it, in seconds.
+                """),
+            buckets: [.microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10),
+                      .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                      .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)])
+        exposed = Mutex(ExposedSeries(registry: registry))
+    }
 
     /// The position of `code` in `errors`.
     static func errorSlot(_ code: ErrorCode) -> Int {
@@ -79,39 +103,17 @@ struct ConnectionCounts {
     }
 }
 
-/// A Prometheus histogram of durations in seconds, with fixed bucket bounds; observed by
-/// one thread (the writer), read by the scrape.
-final class DurationHistogram: Sendable {
-    /// The upper bounds of the buckets, in seconds, ascending (`+Inf` is implied).
-    let bounds: [Double]
-    private let buckets: [SharedCounter]
-    private let nanoseconds = SharedCounter()
-    private let observations = SharedCounter()
-
-    init(bounds: [Double]) {
-        self.bounds = bounds
-        buckets = bounds.map { _ in SharedCounter() }
-    }
-
-    func observe(_ duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        // Counted in the first bucket it fits; the cumulative counts are summed at scrape.
-        if let slot = bounds.firstIndex(where: { seconds <= $0 }) { buckets[slot].add(1) }
-        nanoseconds.add(Int(seconds * 1e9))
-        observations.add(1)
-    }
-
-    /// The cumulative count per bound, the sum in seconds and the count, as a scrape reads them.
-    var reading: (cumulative: [Int], sum: Double, count: Int) {
-        var running = 0
-        let cumulative = buckets.map { running += $0.value; return running }
-        return (cumulative, Double(nanoseconds.value) / 1e9, observations.value)
-    }
-}
-
 extension ConnectionCounts {
     /// Counts the error code of a write the writer did not carry out.
     mutating func count(_ result: Result<WriteOutcome, WriteFailure>) {
         if case .failure(let failure) = result { error(ProtocolError(failure).code) }
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A series under its full name, as SPEC §9 spells it, with the `# HELP` text a person
+    /// reads in the scrape.
+    static func permd(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }

@@ -2,6 +2,7 @@ import Dispatch
 public import Logging
 public import NIOCore
 import NIOPosix
+import PermdCore
 import PermdIndex
 import PermdProtocol
 public import ServiceLifecycle
@@ -49,7 +50,7 @@ public final class PermdServer: Service, Sendable {
             admin: configuration.adminTokens,
             query: configuration.queryToken.map { NamedToken(name: "query", token: $0, file: configuration.queryTokenFile) })
         let writer = StateWriter(engine: engine, publisher: publisher, counters: statistics.operations,
-                                 tokens: tokens, logger: logger, link: link)
+                                 tokens: tokens, logger: logger, link: link, logRetention: configuration.logRetention)
         follower = StoreFollower(watcher: watcher, writer: writer, publisher: publisher, link: link)
         shared = ServerContext(
             configuration: configuration, publisher: publisher, writer: writer,
@@ -108,7 +109,7 @@ public final class PermdServer: Service, Sendable {
     public func run() async throws {
         try await start()
         let hangup = Self.watchHangup { [shared] in
-            shared.writer.submit(StateWriter.Job(requests: [.reload]) { results in
+            shared.writer.submit(StateWriter.Job(requests: [.reload], actor: .policy) { results in
                 shared.logger.info("SIGHUP: \(results.first.map(Reply.line) ?? "")")
             })
         }
@@ -197,7 +198,9 @@ public final class PermdServer: Service, Sendable {
                     shared.statistics.connections.subtract(1, ordering: .relaxed)
                     connections.remove(id)
                 }
-                return channel.eventLoop.makeCompletedFuture {
+                let peer = isLocal ? Self.unixPeer(of: channel)
+                    : channel.eventLoop.makeSucceededFuture(ConnectionPeer(channel.remoteAddress))
+                return peer.flatMapThrowing { peer in
                     let pipeline = channel.pipeline.syncOperations
                     if count > shared.configuration.maxConnections {
                         try pipeline.addHandler(BusyHandler(counters: shared.statistics.operations))
@@ -205,9 +208,32 @@ public final class PermdServer: Service, Sendable {
                     }
                     try pipeline.addHandler(IdleStateHandler(
                         readTimeout: .seconds(shared.configuration.idleTimeoutSeconds)))
-                    try pipeline.addHandler(ConnectionHandler(shared: shared, isLocal: isLocal))
+                    try pipeline.addHandler(ConnectionHandler(shared: shared, isLocal: isLocal, peer: peer))
                 }
             }
+    }
+
+    /// The uid of a Unix-socket peer, as the kernel gives it (`SO_PEERCRED`, read once at
+    /// accept); a uid that cannot be read is logged as unknown, never refused for it.
+    private static func unixPeer(of channel: any Channel) -> EventLoopFuture<ConnectionPeer> {
+        #if os(Linux)
+        guard let provider = channel as? any SocketOptionProvider else {
+            return channel.eventLoop.makeSucceededFuture(.unix(uid: nil))
+        }
+        let credentials: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        return credentials.map { ConnectionPeer.unix(uid: $0.uid) }.recover { _ in ConnectionPeer.unix(uid: nil) }
+        #else
+        return channel.eventLoop.makeSucceededFuture(.unix(uid: nil))
+        #endif
+    }
+
+    /// Linux's `struct ucred`, which Glibc's module leaves out (it needs `_GNU_SOURCE`): the
+    /// same three fields in the same order, what `SO_PEERCRED` fills in.
+    private struct PeerCredentials: Sendable {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
     }
 
     private func logStartup() {

@@ -38,6 +38,11 @@ public struct ServerConfiguration: Sendable {
     /// the size asked for the connection's kernel send buffer.
     public var outboundHighWatermark = 256 * 1024
 
+    /// How long the audit log keeps a revision (`--log-retention`, SPEC §8, §9); nil: forever.
+    public var logRetention: Duration? = Self.defaultLogRetention
+    /// SPEC §8's 30 days.
+    public static let defaultLogRetention: Duration = .seconds(30 * 86_400)
+
     /// A configuration with the defaults of SPEC §7.
     public init() {}
 

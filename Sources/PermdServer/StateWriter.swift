@@ -3,6 +3,7 @@ import Logging
 import PermdCore
 import PermdIndex
 import PermdProtocol
+import Prometheus
 
 /// The dedicated writer thread (never an event loop): it commits everything queued as
 /// one batch, publishes the new snapshot, and only then completes the requests; between
@@ -12,6 +13,8 @@ final class StateWriter: @unchecked Sendable {
     /// Writes from one connection, answered together.
     struct Job: Sendable {
         var requests: [WriteRequest]
+        /// Who asks for them (the connection's token or peer; SIGHUP: the policy files).
+        var actor: ChangeActor
         /// Called with one result per request, in order.
         var completion: @Sendable ([Result<WriteOutcome, WriteFailure>]) -> Void
     }
@@ -31,6 +34,12 @@ final class StateWriter: @unchecked Sendable {
     private let logger: Logger
     /// A shared database's link, told what the published index includes; nil for SQLite.
     let link: ReplicaLink?
+    /// How long the audit log keeps a revision; nil: forever.
+    private let logRetention: Duration?
+    /// When the log was last trimmed (nil: not yet; the writer trims first thing).
+    private var lastTrim: ContinuousClock.Instant?
+    /// How often the log is trimmed: retention is counted in days, an hour late is nothing.
+    static let trimInterval: Duration = .seconds(3600)
 
     /// - Parameters:
     ///   - engine: the state the writes go to; the writer thread is its only user.
@@ -39,9 +48,11 @@ final class StateWriter: @unchecked Sendable {
     ///   - tokens: the token files `RELOAD` reads again.
     ///   - logger: where commit failures and refreshes are logged.
     ///   - link: a shared database's link (the engine reports outages to it too); nil for SQLite.
+    ///   - logRetention: how long the audit log keeps a revision (nil: forever).
     init(engine: StoreEngine, publisher: SnapshotPublisher, counters: OperationCounters, tokens: ServerTokens,
-         logger: Logger, link: ReplicaLink?) {
+         logger: Logger, link: ReplicaLink?, logRetention: Duration?) {
         self.link = link
+        self.logRetention = logRetention
         self.tokens = tokens
         self.engine = engine
         self.publisher = publisher
@@ -82,10 +93,18 @@ final class StateWriter: @unchecked Sendable {
     }
 
     private func run() {
+        // Before the first job: the log is trimmed once the server starts (and hourly below),
+        // on this thread, never on a connection's.
+        trimLogWhenDue()
         while true {
             condition.lock()
             while queue.isEmpty && !refreshRequested && !stopping {
-                condition.wait()
+                guard let due = nextTrim else {
+                    condition.wait()
+                    continue
+                }
+                let seconds = Double(due.components.seconds) + Double(due.components.attoseconds) / 1e18
+                if !condition.wait(until: Date(timeIntervalSinceNow: seconds)) { break }
             }
             let jobs = queue
             queue.removeAll(keepingCapacity: true)
@@ -96,6 +115,7 @@ final class StateWriter: @unchecked Sendable {
 
             if !jobs.isEmpty { commit(jobs) }
             if refresh { pollForOutsideChanges() }
+            trimLogWhenDue()
             if stop { break }
         }
         // The last write is done: a clean stop leaves the whole state in the database file.
@@ -109,10 +129,11 @@ final class StateWriter: @unchecked Sendable {
     private func commit(_ jobs: [Job]) {
         let started = ContinuousClock.now
         let requests = jobs.flatMap(\.requests)
-        var results = engine.perform(requests)
+        // Each revision is logged as made by its own connection, though the batch commits together.
+        var results = engine.perform(requests, by: jobs.flatMap { job in job.requests.map { _ in job.actor } })
         publish()
         rereadTokens(for: requests, results: &results)
-        counters.commits.observe(ContinuousClock.now - started)
+        counters.commits.record(ContinuousClock.now - started)
         counters.countReloads(requests, results)
         var start = 0
         for job in jobs {
@@ -141,6 +162,20 @@ final class StateWriter: @unchecked Sendable {
                     "policies reloaded (revision \(revision)), but \(first); its previous token is kept"))
             }
         }
+    }
+
+    /// How long until the next trim is due (zero or less: now); nil when the log is kept forever.
+    private var nextTrim: Duration? {
+        guard logRetention != nil else { return nil }
+        guard let lastTrim else { return .zero }
+        return Self.trimInterval - (ContinuousClock.now - lastTrim)
+    }
+
+    /// Trims the audit log when the last trim is an hour old (`--log-retention`).
+    private func trimLogWhenDue() {
+        guard let retention = logRetention, let due = nextTrim, due <= .zero else { return }
+        lastTrim = .now
+        engine.trimLog(keeping: retention)
     }
 
     private func pollForOutsideChanges() {

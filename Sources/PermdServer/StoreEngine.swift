@@ -75,7 +75,7 @@ public final class StoreEngine {
         if storeLost { try reopen() }
         do {
             return try body()
-        } catch where isUnreachable(error) {
+        } catch where isUnreachable(error) || (error as? StoreError)?.kind == .commitOutcomeUnknown {
             storeLost = true
             link?.lost(error)
             throw error
@@ -117,16 +117,20 @@ public final class StoreEngine {
 
     /// Carries out the writes (and `RELOAD`s) in order — consecutive writes as one group,
     /// in one transaction — and brings `snapshot` up to date; one result per request.
-    public func perform(_ requests: [WriteRequest]) -> [Result<WriteOutcome, WriteFailure>] {
+    /// - Parameters:
+    ///   - requests: the writes and reloads, in order.
+    ///   - actors: who asks for each request (the audit log), one per request.
+    public func perform(_ requests: [WriteRequest], by actors: [ChangeActor]) -> [Result<WriteOutcome, WriteFailure>] {
+        precondition(actors.count == requests.count, "one actor per request")
         var results: [Result<WriteOutcome, WriteFailure>?] = Array(repeating: nil, count: requests.count)
-        var pending: [(index: Int, write: Write)] = []
-        for (index, request) in requests.enumerated() {
+        var pending: [(index: Int, write: AttributedWrite)] = []
+        for (index, (request, actor)) in zip(requests, actors).enumerated() {
             switch request {
             case .write(let write):
-                pending.append((index, write))
+                pending.append((index, AttributedWrite(write, by: actor)))
             case .reload:
                 commit(&pending, into: &results)
-                results[index] = reload()
+                results[index] = reload(by: actor)
             }
         }
         commit(&pending, into: &results)
@@ -152,7 +156,7 @@ public final class StoreEngine {
     }
 
     /// Commits the writes as one group; fills their results.
-    private func commit(_ pending: inout [(index: Int, write: Write)],
+    private func commit(_ pending: inout [(index: Int, write: AttributedWrite)],
                         into results: inout [Result<WriteOutcome, WriteFailure>?]) {
         guard !pending.isEmpty else { return }
         defer { pending.removeAll() }
@@ -181,11 +185,28 @@ public final class StoreEngine {
         }
     }
 
+    /// Trims the audit log to `retention` (`--log-retention`); a failure is logged, and the
+    /// next trim tries again. The index is untouched: a trim changes no state.
+    func trimLog(keeping retention: Duration) {
+        do {
+            let trim = try usingStore { try store.trimLog(keeping: retention) }
+            logger.log(level: trim.revisions > 0 ? .info : .debug, "trimmed the audit log", metadata: [
+                "revisions": "\(trim.revisions)", "log_floor": "\(trim.floor)"])
+        } catch {
+            logger.log(level: isUnreachable(error) ? .debug : .warning, "cannot trim the audit log; trying again later",
+                       metadata: ["error": "\(error)"])
+        }
+    }
+
     /// The one mapping from a store failure to what the writer answers: another process's lock
     /// past the write timeout, or a database out of reach, is `unavailable` (nothing stored,
     /// retry later); anything else failed.
     static func failure(_ error: any Error, otherwise message: String) -> WriteFailure {
         guard let storeError = error as? StoreError else { return .failed(message) }
+        // Not `unavailable`: that says nothing was stored, and this write may have been.
+        if storeError.kind == .commitOutcomeUnknown {
+            return .failed("the database went away during the commit; the write may or may not be stored, read it back")
+        }
         if storeError.kind == .busy { return .unavailable(storeError.message) }
         if storeError.isUnreachable { return .unavailable("the database is out of reach; nothing was stored") }
         return .failed(message)
@@ -213,7 +234,7 @@ public final class StoreEngine {
     }
 
     /// `RELOAD` and SIGHUP: a policy set with errors keeps the old index serving.
-    private func reload() -> Result<WriteOutcome, WriteFailure> {
+    private func reload(by actor: ChangeActor) -> Result<WriteOutcome, WriteFailure> {
         let result = PolicyLoader.load(directory: policiesDirectory)
         guard let policy = result.policy else {
             for diagnostic in result.diagnostics { logger.error("reload: \(diagnostic)") }
@@ -226,7 +247,7 @@ public final class StoreEngine {
             // (SPEC §8), so the change log has nothing that would make the index follow the
             // policies.
             snapshot = try usingStore {
-                _ = try store.reload(policy: policy)
+                _ = try store.reload(policy: policy, actor: actor)
                 return try Self.build(store, logger: logger)
             }
             let statistics = snapshot.statistics
@@ -235,6 +256,11 @@ public final class StoreEngine {
                 "permissions": "\(statistics.permissions)", "build_ms": "\(statistics.buildMilliseconds)",
             ])
             return .success(.committed(revision: snapshot.revision))
+        } catch let error as StoreError where error.kind == .invariantBroken {
+            // Policy files the database contradicts (a declared organization's external id
+            // held by another): invalid policies, said as such, not a server fault.
+            logger.error("reload: \(error.message)")
+            return .failure(.invalidPolicies(error.message))
         } catch {
             let failure = Self.failure(error, otherwise: "reload failed; see the server log")
             logger.log(level: failure.isUnavailable ? .warning : .error, "reload failed", metadata: ["error": "\(error)"])

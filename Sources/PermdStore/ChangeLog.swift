@@ -1,5 +1,5 @@
 import Foundation
-import PermdCore
+public import PermdCore
 
 /// How a `StateChange` is stored in the `changes` table: a kind word and up to three names.
 enum ChangeLogRow {
@@ -68,4 +68,9 @@ enum ChangeLogRow {
         default: false
         }
     }
+}
+
+extension ChangeKind {
+    /// The word the change log stores for the kind (`role_assigned`), which `permd log` prints.
+    public var logWord: String { ChangeLogRow.word(self) }
 }

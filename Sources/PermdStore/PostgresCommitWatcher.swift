@@ -13,18 +13,32 @@ final class PostgresCommitWatcher: CommitWatcher {
     }
 
     func waitForCommit(upTo timeout: Duration) throws(StoreError) -> CommitNotice {
+        guard connection != nil else {
+            try connect()
+            return .possibleCommit
+        }
+        return try notifiedRevisions(waitingUpTo: timeout).max().map { .committed(revision: $0) } ?? .quiet
+    }
+
+    /// The revisions notified since the last call, waiting up to `timeout` for the first;
+    /// empty before `waitForCommit` connected.
+    func notifiedRevisions(waitingUpTo timeout: Duration) throws(StoreError) -> [UInt64] {
+        guard let connection else { return [] }
         do {
-            guard let connection else {
-                let connection = try PostgresConnection(location)
-                try connection.listen(PostgresSchema.changesChannel)
-                self.connection = connection
-                return .possibleCommit
-            }
-            let revisions = try connection.notifications(waitingUpTo: timeout)
+            return try connection.notifications(waitingUpTo: timeout)
                 .filter { $0.channel == PostgresSchema.changesChannel }.compactMap { UInt64($0.payload) }
-            return revisions.max().map { .committed(revision: $0) } ?? .quiet
         } catch {
-            connection = nil
+            self.connection = nil
+            throw StoreError(.postgres(error.kind), path: location.description, message: error.message)
+        }
+    }
+
+    private func connect() throws(StoreError) {
+        do {
+            let connection = try PostgresConnection(location)
+            try connection.listen(PostgresSchema.changesChannel)
+            self.connection = connection
+        } catch {
             throw StoreError(.postgres(error.kind), path: location.description, message: error.message)
         }
     }

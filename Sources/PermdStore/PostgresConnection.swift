@@ -70,6 +70,9 @@ package final class PostgresConnection {
     /// The server's version as a number (150004 for 15.4).
     package var serverVersion: Int { Int(PQserverVersion(handle)) }
 
+    /// The process id of the server backend serving this connection (`pg_stat_activity.pid`).
+    package var backendProcessID: Int32 { PQbackendPID(handle) }
+
     /// Whether a transaction is open (or failed and not yet rolled back).
     package var inTransaction: Bool { PQtransactionStatus(handle) != PQTRANS_IDLE }
 

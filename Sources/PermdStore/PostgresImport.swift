@@ -126,12 +126,12 @@ struct PostgresImportWrites {
     var changes: [StateChange] = []
 
     /// Writes everything inside the caller's transaction (which holds the revision row's
-    /// lock) as one revision, logs the changes with it and notifies. The target tables take
-    /// COPY directly (their keys and foreign keys check every row; a row another transaction
+    /// lock) as one revision, logs the changes with it (made by `actor`) and notifies. The
+    /// target tables take COPY directly (their keys and foreign keys check every row; a row another transaction
     /// committed first fails the statement, and the store runs the import again); only the
     /// updated profiles are staged, to update them in one statement.
     /// - Returns: the revision.
-    func merge(into connection: PostgresConnection, at now: Int64) throws(PostgresError) -> UInt64 {
+    func merge(into connection: PostgresConnection, at now: Int64, by actor: ChangeActor) throws(PostgresError) -> UInt64 {
         if !profiles.isEmpty {
             try connection.execute("""
                 CREATE TEMP TABLE import_profiles (
@@ -162,7 +162,7 @@ struct PostgresImportWrites {
                 COPY permd.users (id, email, email_lower, username, phone, first_name, last_name, picture, email_verified,
                                   phone_verified, created_at, updated_at) FROM STDIN
                 """) { rows throws(PostgresError) in
-                for id in newUsers {
+                for id in newUsers.sorted() {
                     guard let row = newRows[id] else { continue }
                     try rows.user(id, row, time, time)
                 }
@@ -176,11 +176,13 @@ struct PostgresImportWrites {
         }
         if !memberships.isEmpty {
             try connection.copy("COPY permd.memberships (user_id, org) FROM STDIN") { rows throws(PostgresError) in
-                for membership in memberships { try rows.row(membership.user, membership.organization) }
+                for membership in memberships.sorted(by: Self.keyOrder) {
+                    try rows.row(membership.user, membership.organization)
+                }
             }
         }
         for kind in [MembershipGrant.role(""), .permission("")] {
-            let selected = grants.filter { $0.grant.table == kind.table }
+            let selected = grants.filter { $0.grant.table == kind.table }.sorted(by: Self.keyOrder)
             if selected.isEmpty { continue }
             try connection.copy("COPY permd.\(kind.table) (user_id, org, \(kind.column)) FROM STDIN") {
                 rows throws(PostgresError) in
@@ -197,8 +199,25 @@ struct PostgresImportWrites {
                 try rows.row(logged, row.kind, row.user, row.org, row.key)
             }
         }
+        try PostgresStore.logRevisions([actor], after: revision - 1, in: connection)
         try connection.query("SELECT pg_notify($1, $2)", .text(PostgresSchema.changesChannel), .text(logged))
         return revision
+    }
+}
+
+extension PostgresImportWrites {
+    // Rows are copied in key order (each table's primary key, byte order as `COLLATE "C"`
+    // for the ASCII ids they mostly are): every index then grows at its right edge and each
+    // foreign-key check finds its parent in the pages the previous ones read, instead of
+    // touching index pages all over (the tables outgrow the server's buffers).
+    static func keyOrder(_ a: PostgresImportState.Membership, _ b: PostgresImportState.Membership) -> Bool {
+        a.user != b.user ? a.user < b.user : a.organization < b.organization
+    }
+
+    static func keyOrder(_ a: PostgresImportState.Grant, _ b: PostgresImportState.Grant) -> Bool {
+        if a.user != b.user { return a.user < b.user }
+        if a.organization != b.organization { return a.organization < b.organization }
+        return a.grant.key < b.grant.key
     }
 }
 
@@ -241,8 +260,13 @@ struct PostgresImportResolver {
         /// The user's new row (nil: unchanged).
         var row: UserRow?
         var identities: [Identity] = []
-        var joined: [String] = []
-        var grants: [(organization: String, grant: MembershipGrant)] = []
+        /// The memberships joined (grant nil) and the grants, in the order the record gives
+        /// them, as the SQLite import logs them: each membership, then its grants.
+        var steps: [(organization: String, grant: MembershipGrant?)] = []
+
+        func joined(_ organization: String) -> Bool {
+            steps.contains { $0.organization == organization && $0.grant == nil }
+        }
     }
 
     /// Decides `record` and applies it, or lists it as refused.
@@ -305,17 +329,17 @@ struct PostgresImportResolver {
             : record.memberships
         for membership in memberships {
             let organization = membership.organization
-            var isNewMembership = !decision.joined.contains(organization)
+            var isNewMembership = !decision.joined(organization)
             if isNewMembership, stored != nil {
                 isNewMembership = !state.memberships.contains(.init(user: user, organization: organization))
             }
-            if isNewMembership { decision.joined.append(organization) }
+            if isNewMembership { decision.steps.append((organization, nil)) }
             let roles = isNewMembership ? membership.roles ?? policy.defaultRoles : membership.roles ?? []
             for grant in uniqued(roles).map(MembershipGrant.role) + uniqued(membership.permissions).map(MembershipGrant.permission)
-            where !decision.grants.contains(where: { $0.organization == organization && $0.grant == grant }) {
-                if !decision.joined.contains(organization),
+            where !decision.steps.contains(where: { $0.organization == organization && $0.grant == grant }) {
+                if !decision.joined(organization),
                    state.grants.contains(.init(user: user, organization: organization, grant: grant)) { continue }
-                decision.grants.append((organization, grant))
+                decision.steps.append((organization, grant))
             }
         }
         return decision
@@ -345,13 +369,14 @@ struct PostgresImportResolver {
         if !decision.created && (decision.row != nil || !decision.identities.isEmpty) {
             changes.append(.profileUpdated(user: user))
         }
-        for organization in decision.joined {
-            let membership = PostgresImportState.Membership(user: user, organization: organization)
-            state.memberships.insert(membership)
-            writes.memberships.append(membership)
-            changes.append(.membershipAdded(user: user, organization: organization))
-        }
-        for (organization, grant) in decision.grants {
+        for (organization, grant) in decision.steps {
+            guard let grant else {
+                let membership = PostgresImportState.Membership(user: user, organization: organization)
+                state.memberships.insert(membership)
+                writes.memberships.append(membership)
+                changes.append(.membershipAdded(user: user, organization: organization))
+                continue
+            }
             let held = PostgresImportState.Grant(user: user, organization: organization, grant: grant)
             guard state.grants.insert(held).inserted else { continue }
             writes.grants.append(held)

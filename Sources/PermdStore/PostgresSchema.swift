@@ -10,6 +10,8 @@
 ///   It also holds the log floor (the revision up to which the change log was trimmed).
 /// - Change-log rows have their own ascending `seq` (the order within a revision, as SQLite's
 ///   rowid) and the time they were logged (for `--log-retention` and `lag_ms`).
+/// - Who made each revision (the audit log, SPEC §9) is a row of `revisions` per revision,
+///   not columns of every change row: a million-row import copies no more per row.
 /// - Migrations are recorded one row per version in `schema_migrations`.
 enum PostgresSchema {
     /// The schema that holds every table.
@@ -23,7 +25,7 @@ enum PostgresSchema {
     static let migrationLock: Int64 = 0x70_65_72_6D_64
 
     /// Migrations in order: version n is `migrations[n - 1]`.
-    static let migrations: [String] = [version1]
+    static let migrations: [String] = [version1, version2]
 
     /// The schema version this build writes.
     static var version: Int { migrations.count }
@@ -63,6 +65,19 @@ enum PostgresSchema {
             return found
         }
     }
+
+    /// The audit log: when and by whom each revision was made. Revisions logged before it
+    /// take the actor `unknown` and the time of their first change row.
+    private static let version2 = """
+        CREATE TABLE permd.revisions (
+            revision     bigint PRIMARY KEY,
+            logged_at    timestamptz,
+            actor        text NOT NULL DEFAULT 'unknown',
+            actor_detail text
+        );
+        INSERT INTO permd.revisions (revision, logged_at)
+            SELECT revision, min(logged_at) FROM permd.changes GROUP BY revision;
+        """
 
     /// The first schema: every table, the unique keys, the change log.
     private static let version1 = """

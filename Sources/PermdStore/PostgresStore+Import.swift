@@ -1,5 +1,5 @@
 import Foundation
-import PermdCore
+public import PermdCore
 import PermdPolicy
 
 extension PostgresStore {
@@ -13,7 +13,7 @@ extension PostgresStore {
     ///
     /// A dry run reads and decides the same, and writes nothing; a read-only store can run
     /// one (its role needs the rights to create temporary tables).
-    public func applyImport(_ users: [ImportedUser], dryRun: Bool) throws(StoreError) -> ImportSummary {
+    public func applyImport(_ users: [ImportedUser], dryRun: Bool, actor: ChangeActor) throws(StoreError) -> ImportSummary {
         let outcome = try writeTransaction(retryingKeyViolations: true, rollingBack: dryRun) { transaction, _ in
             try transaction.run("SELECT value FROM permd.revision FOR UPDATE")
             if self.isReadOnly {
@@ -30,7 +30,7 @@ extension PostgresStore {
             // The revision is handed out by the merge itself (its changes are copied in, too
             // many for the statements `writeTransaction` logs with), so no group is appended.
             if !dryRun && !resolver.writes.changes.isEmpty {
-                _ = try resolver.writes.merge(into: connection, at: currentMilliseconds())
+                _ = try resolver.writes.merge(into: connection, at: currentMilliseconds(), by: actor)
             }
             return resolver.summary
         }
@@ -42,7 +42,7 @@ extension PostgresStore {
     /// Imports organizations, each through the rules of `ORG.ADD`, in one
     /// transaction and one revision; when any is refused nothing is written.
     public func applyOrganizationImport(
-        _ organizations: [OrganizationImport], dryRun: Bool
+        _ organizations: [OrganizationImport], dryRun: Bool, actor: ChangeActor
     ) throws(StoreError) -> OrganizationImportSummary {
         let outcome = try writeTransaction(retryingKeyViolations: true, rollingBack: dryRun) { transaction, groups in
             var refusals: [ImportRefusal] = []
@@ -63,7 +63,7 @@ extension PostgresStore {
                 changes += rules.changes
             }
             guard refusals.isEmpty else { throw ImportRefused(refusals: refusals, noun: "organization") }
-            if !changes.isEmpty { groups.append(changes) }
+            if !changes.isEmpty { groups.append(LoggedRevision(changes, by: actor)) }
             return summary
         }
         var summary = outcome.value

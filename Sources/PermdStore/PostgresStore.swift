@@ -24,6 +24,8 @@ public final class PostgresStore: StateStore {
     let logger: Logger
     let isReadOnly: Bool
     private var openConnection: PostgresConnection?
+    /// What the store's connection runs before its first statement (the write timeout).
+    private var sessionSetup: String?
 
     /// How many times a transaction runs when PostgreSQL reports a serialization failure or a deadlock.
     static let attempts = 5
@@ -46,7 +48,8 @@ public final class PostgresStore: StateStore {
         try self.init(location, policy: policy, logger: logger, readOnly: false)
         let connection = try connection()
         do {
-            try connection.execute("SET lock_timeout = \(max(1, writeTimeout.milliseconds))")
+            sessionSetup = "SET lock_timeout = \(max(1, writeTimeout.milliseconds))"
+            try connection.execute(sessionSetup!)
             let found = try PostgresSchema.migrate(connection)
             if found < PostgresSchema.version {
                 logger.log(level: found == 0 ? .debug : .notice, "migrated the database", metadata: [
@@ -55,7 +58,7 @@ public final class PostgresStore: StateStore {
         } catch {
             throw storeError(error)
         }
-        _ = try syncDeclaredOrganizations(thenLogging: [])
+        _ = try syncDeclaredOrganizations(thenLogging: [], by: .policy)
     }
 
     /// Opens an existing database read-only (SPEC §3): nothing is created, migrated or synced;
@@ -115,37 +118,28 @@ public final class PostgresStore: StateStore {
         return openConnection
     }
 
-    /// The connection's socket, for an event loop that waits for `permd_changes` notifications
-    /// (a replica following the log; `listenForChanges()` first); -1 when closed.
-    public var socket: Int32 { openConnection?.socket ?? -1 }
-
-    /// Starts listening on the channel every write notifies after its commit, with the revision
-    /// as payload. A notification is a wake-up only: read `changes(after:)`, and poll as well,
-    /// since notifications sent while the connection was down are lost.
-    public func listenForChanges() throws(StoreError) {
-        do {
-            try connection().listen(PostgresSchema.changesChannel)
-        } catch {
-            throw storeError(error)
-        }
-    }
-
-    /// The revisions notified since the last call, waiting up to `timeout` for the first.
-    public func notifiedRevisions(waitingUpTo timeout: Duration = .zero) throws(StoreError) -> [UInt64] {
-        do {
-            return try connection().notifications(waitingUpTo: timeout)
-                .filter { $0.channel == PostgresSchema.changesChannel }.compactMap { UInt64($0.payload) }
-        } catch {
-            throw storeError(error)
-        }
-    }
-
     public func close() {
         openConnection = nil
     }
 
+    /// Makes `connection` the store's in place of one that was lost, set up like the first;
+    /// if the set-up fails, the lost one stays (and its next use reports the outage).
+    func adopt(_ connection: PostgresConnection) {
+        do {
+            if let sessionSetup { try connection.execute(sessionSetup) }
+            openConnection = connection
+        } catch {}
+    }
+
     public func currentRevision() throws(StoreError) -> UInt64 {
-        try reading { connection throws(PostgresError) in try Self.revision(connection) }
+        // One statement has one snapshot by itself: no BEGIN and COMMIT round trips (a
+        // replica asks this after every notification).
+        let connection = try connection()
+        do {
+            return try Self.revision(connection)
+        } catch {
+            throw storeError(error)
+        }
     }
 
     /// The revision: every commit that changes something bumps it, whichever handle made it.
@@ -159,16 +153,22 @@ public final class PostgresStore: StateStore {
 
     // MARK: - Writes
 
-    public func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
+    public func perform(_ writes: [AttributedWrite]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
         if writes.isEmpty { return [] }
         /// Each write's outcome, with how many revisions the batch had handed out when it ended.
         var outcomes: [Result<(AppliedWrite, Int), WriteRefusal>] = []
         let base = try writeTransaction { transaction, groups in
             outcomes = []
             outcomes.reserveCapacity(writes.count)
+            var savepoint = false
             for write in writes {
-                outcomes.append(try self.apply(write, in: transaction, groups: &groups).map { ($0, groups.count) })
+                outcomes.append(try self.apply(write.write, by: write.actor, in: transaction, groups: &groups,
+                                               savepoint: &savepoint)
+                    .map { ($0, groups.count) })
             }
+            // Released before the revisions are handed out: the counter and the log are then
+            // written by the transaction itself (their xmin is its id; see `CommitTicket`).
+            if savepoint { try transaction.connection.execute("RELEASE write") }
         }.base
         return outcomes.map { outcome in
             outcome.map { applied, handedOut in applied.outcome(revision: base + UInt64(handedOut)) }
@@ -178,35 +178,37 @@ public final class PostgresStore: StateStore {
     /// One write of a group commit, in its own savepoint: a refusal rolls back only this write.
     /// A unique or foreign key that refused a statement means another transaction committed
     /// first: the write runs again, and its checks now see that commit.
-    private func apply(_ write: Write, in transaction: PostgresTransaction,
-                       groups: inout [[StateChange]]) throws -> Result<AppliedWrite, WriteRefusal> {
+    ///
+    /// The savepoint is left open (`savepoint` true) and released together with the next
+    /// one's creation, in one round trip — each round trip to the server is what a durable
+    /// write costs most (docs/benchmarks.md, durable writes).
+    private func apply(_ write: Write, by actor: ChangeActor, in transaction: PostgresTransaction,
+                       groups: inout [LoggedRevision], savepoint: inout Bool) throws -> Result<AppliedWrite, WriteRefusal> {
         var reruns = 0
         while true {
-            try transaction.run("SAVEPOINT write")
+            try transaction.connection.execute(savepoint ? "RELEASE write; SAVEPOINT write" : "SAVEPOINT write")
+            savepoint = true
             var rules = WriteRules(transaction, policy: policy)
             do {
                 let applied = try rules.apply(write)
-                try transaction.run("RELEASE write")
-                if !rules.changes.isEmpty { groups.append(rules.changes) }
+                if !rules.changes.isEmpty { groups.append(LoggedRevision(rules.changes, by: actor)) }
                 return .success(applied)
             } catch let refusal as WriteRefusal {
-                try transaction.run("ROLLBACK TO write")
-                try transaction.run("RELEASE write")
+                try transaction.connection.execute("ROLLBACK TO write")
                 return .failure(refusal)
             } catch let error as PostgresError where error.isKeyViolation && reruns < Self.writeReruns {
-                try transaction.run("ROLLBACK TO write")
-                try transaction.run("RELEASE write")
+                try transaction.connection.execute("ROLLBACK TO write")
                 reruns += 1
             }
         }
     }
 
-    public func reload(policy: PolicySet) throws(StoreError) -> UInt64 {
+    public func reload(policy: PolicySet, actor: ChangeActor) throws(StoreError) -> UInt64 {
         let previous = self.policy
         self.policy = policy
         do {
             // Nothing logged: the other replicas serve their own policy files.
-            return try syncDeclaredOrganizations(thenLogging: [])
+            return try syncDeclaredOrganizations(thenLogging: [], by: actor)
         } catch {
             self.policy = previous
             throw error
@@ -214,15 +216,17 @@ public final class PostgresStore: StateStore {
     }
 
     /// Syncs the declared organizations and logs their changes with `more`, in one revision
-    /// when anything changed. The revision row is locked first: processes opening at once
-    /// sync one after the other, and the second finds nothing to do.
-    private func syncDeclaredOrganizations(thenLogging more: [StateChange]) throws(StoreError) -> UInt64 {
+    /// by `actor` when anything changed. The revision row is locked first: processes opening
+    /// at once sync one after the other, and the second finds nothing to do.
+    private func syncDeclaredOrganizations(thenLogging more: [StateChange], by actor: ChangeActor)
+        throws(StoreError) -> UInt64
+    {
         try writeTransaction { transaction, groups in
             try transaction.run("SELECT value FROM permd.revision FOR UPDATE")
             var rules = WriteRules(transaction, policy: self.policy)
             try rules.syncDeclaredOrganizations(location: self.location.description)
             let changes = rules.changes + more
-            if !changes.isEmpty { groups.append(changes) }
+            if !changes.isEmpty { groups.append(LoggedRevision(changes, by: actor)) }
         }.last
     }
 
@@ -235,7 +239,7 @@ public final class PostgresStore: StateStore {
     ///   (equal when nothing changed: then the current revision).
     @discardableResult
     func writeTransaction<T>(retryingKeyViolations: Bool = false, rollingBack: Bool = false,
-                             _ body: (PostgresTransaction, inout [[StateChange]]) throws -> T)
+                             _ body: (PostgresTransaction, inout [LoggedRevision]) throws -> T)
         throws(StoreError) -> (value: T, base: UInt64, last: UInt64)
     {
         if isReadOnly && !rollingBack {
@@ -248,15 +252,15 @@ public final class PostgresStore: StateStore {
             do {
                 try connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                 let transaction = PostgresTransaction(connection: connection)
-                var groups: [[StateChange]] = []
+                var groups: [LoggedRevision] = []
                 let value = try body(transaction, &groups)
                 if rollingBack {
                     let current = try Self.revision(connection)
                     try connection.execute("ROLLBACK")
                     return (value, current, current)
                 }
-                let (base, last) = try handOutRevisions(groups, in: transaction)
-                try connection.execute("COMMIT")
+                let (base, last, ticket) = try handOutRevisions(groups, in: transaction)
+                try commit(connection, settling: ticket)
                 return (value, base, last)
             } catch let error as PostgresError
                 where attempt < Self.attempts && (error.isRetryable || retryingKeyViolations && error.isKeyViolation) {
@@ -272,25 +276,46 @@ public final class PostgresStore: StateStore {
         }
     }
 
-    /// Bumps the counter by one per group, logs each group with its revision, and notifies.
-    private func handOutRevisions(_ groups: [[StateChange]], in transaction: PostgresTransaction)
-        throws(PostgresError) -> (base: UInt64, last: UInt64)
+    /// Commits; when the connection is lost during the COMMIT, the transaction may have
+    /// committed: the database is asked (`settleLostCommit`) before anything is answered.
+    private func commit(_ connection: PostgresConnection, settling ticket: CommitTicket?) throws {
+        do {
+            try connection.execute("COMMIT")
+        } catch {
+            guard error.kind == .connection else { throw error }
+            try settleLostCommit(ticket, lost: error)
+        }
+    }
+
+    /// Bumps the counter by one per group, logs each group with its revision (and who made
+    /// it), and notifies.
+    /// - Returns: the revisions, and what tells afterwards whether the commit happened
+    ///   (read in the same statement: no extra round trip).
+    private func handOutRevisions(_ groups: [LoggedRevision], in transaction: PostgresTransaction)
+        throws(PostgresError) -> (base: UInt64, last: UInt64, ticket: CommitTicket?)
     {
         guard !groups.isEmpty else {
-            let current = try Self.revision(transaction.connection)
-            return (current, current)
+            // An import's merge bumps the counter itself; the row's xmin says whether it did.
+            let result = try transaction.run("SELECT value, \(CommitTicket.columns) FROM permd.revision")
+            let current = UInt64(result[0].integer(0) ?? 0)
+            return (current, current, CommitTicket(result[0], revision: current, backend: transaction.connection))
         }
-        let result = try transaction.run("UPDATE permd.revision SET value = value + $1 RETURNING value",
-                                         .integer(Int64(groups.count)))
+        // The notification rides on the same statement (one round trip less; it is delivered
+        // at the commit all the same).
+        let result = try transaction.run("""
+            UPDATE permd.revision SET value = value + $1
+            RETURNING value, \(CommitTicket.columns), pg_notify($2, value::text)
+            """, .integer(Int64(groups.count)), .text(PostgresSchema.changesChannel))
         let last = UInt64(result[0].integer(0) ?? 0)
+        let ticket = CommitTicket(result[0], revision: last, backend: transaction.connection)
         let base = last - UInt64(groups.count)
         var rows: [(UInt64, StateChange)] = []
         for (offset, group) in groups.enumerated() {
-            for change in group { rows.append((base + UInt64(offset) + 1, change)) }
+            for change in group.changes { rows.append((base + UInt64(offset) + 1, change)) }
         }
         try appendToLog(rows, in: transaction)
-        try transaction.run("SELECT pg_notify($1, $2)", .text(PostgresSchema.changesChannel), .text(String(last)))
-        return (base, last)
+        try Self.logRevisions(groups.map(\.actor), after: base, in: transaction.connection)
+        return (base, last, ticket)
     }
 
     /// Inserts change-log rows, up to `logRowsPerStatement` per statement.

@@ -1,6 +1,6 @@
 import Glibc
 import Logging
-import PermdCore
+public import PermdCore
 import PermdPolicy
 
 /// The name the agreed API gives import records: the same type export writes.
@@ -33,8 +33,8 @@ extension SQLiteStore {
     /// When any record is refused, nothing is written and the error (kind `.importRefused`)
     /// lists every refused record with its line. A dry run reads, decides and reports the
     /// same summary, and takes no write lock.
-    public func applyImport(_ users: [ImportedUser], dryRun: Bool) throws(StoreError) -> ImportSummary {
-        if dryRun && connection.isReadOnly { return try dryRunOnPrivateCopy(users) }
+    public func applyImport(_ users: [ImportedUser], dryRun: Bool, actor: ChangeActor) throws(StoreError) -> ImportSummary {
+        if dryRun && connection.isReadOnly { return try dryRunOnPrivateCopy(users, actor: actor) }
         if connection.inTransaction {
             throw StoreError(.sqlite(code: 1), path: connection.path, message: "an import cannot run inside another transaction")
         }
@@ -47,7 +47,7 @@ extension SQLiteStore {
             attempt += 1
             let staging = try ImportStaging(connection: connection)
             defer { try? staging.drop() }
-            if let summary = try importAttempt(users, dryRun: dryRun, staging: staging,
+            if let summary = try importAttempt(users, dryRun: dryRun, actor: actor, staging: staging,
                                                underLock: attempt > Self.importReadAttempts) {
                 return summary
             }
@@ -58,7 +58,7 @@ extension SQLiteStore {
     /// One reading, deciding and (unless nothing changed since the reading) merging; nil
     /// when another writer committed between the reading and the write lock.
     private func importAttempt(
-        _ users: [ImportedUser], dryRun: Bool, staging: ImportStaging, underLock: Bool
+        _ users: [ImportedUser], dryRun: Bool, actor: ChangeActor, staging: ImportStaging, underLock: Bool
     ) throws(StoreError) -> ImportSummary? {
         var lockTaken: (wall: ContinuousClock.Instant, cpu: Duration)?
         do throws(StoreError) {
@@ -94,7 +94,7 @@ extension SQLiteStore {
             let revision = try readRevision() + 1
             // Every change is logged, a large import's too: a running server applies them
             // (SPEC §3's second) instead of rebuilding in full.
-            try beginLogging(revision)
+            try beginLogging(revision, by: actor)
             try staging.merge(revision: revision, at: resolution.now)
             try writeRevision(revision)
             // SQLite would checkpoint this large WAL inside the COMMIT call, after it has
@@ -123,7 +123,7 @@ extension SQLiteStore {
     /// refused nothing is written (kind `.importRefused`, every refused line); importing the
     /// same organizations again changes nothing. A dry run answers the same summary.
     public func applyOrganizationImport(
-        _ organizations: [OrganizationImport], dryRun: Bool
+        _ organizations: [OrganizationImport], dryRun: Bool, actor: ChangeActor
     ) throws(StoreError) -> OrganizationImportSummary {
         try writeTransaction(rollingBack: dryRun) { () throws -> OrganizationImportSummary in
             var summary = OrganizationImportSummary()
@@ -158,7 +158,7 @@ extension SQLiteStore {
             }
             pendingChanges = changes
             let revision = try readRevision()
-            summary.revision = dryRun ? revision : try commitPendingChanges(at: revision)
+            summary.revision = dryRun ? revision : try commitPendingChanges(at: revision, by: actor)
             pendingChanges = []
             return summary
         }

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import PermdCore
 
 /// A store opened read-only (`init(readingOnly:policy:logger:)`, SPEC §3): `SQLITE_OPEN_READONLY`,
 /// so the file is never created and SQLite itself refuses any write; no `journal_mode` pragma,
@@ -30,7 +31,7 @@ extension SQLiteStore {
     /// write lock that the server's writes would wait for). The copy is opened as a writer
     /// opens the database, declared organizations synced, so the summary is the one the real
     /// import would give. It costs a copy of the file on disk, removed at once.
-    func dryRunOnPrivateCopy(_ users: [ImportedUser]) throws(StoreError) -> ImportSummary {
+    func dryRunOnPrivateCopy(_ users: [ImportedUser], actor: ChangeActor) throws(StoreError) -> ImportSummary {
         let copy = FileManager.default.temporaryDirectory
             .appendingPathComponent("permd-dry-run-\(UUID().uuidString).db").path
         defer {
@@ -39,7 +40,7 @@ extension SQLiteStore {
         try connection.run("VACUUM INTO ?", .text(copy))
         do {
             let store = try SQLiteStore(path: copy, policy: policy, logger: logger)
-            return try store.applyImport(users, dryRun: true)
+            return try store.applyImport(users, dryRun: true, actor: actor)
         } catch {
             // Name the database the user gave, not the copy.
             throw StoreError(error.kind, path: connection.path, message: error.message)

@@ -51,7 +51,7 @@ public final class SQLiteStore: StateStore {
         try migrate()
         _ = try writeTransaction { () throws -> UInt64 in
             try syncDeclaredOrganizations()
-            return try commitPendingChanges(at: try readRevision())
+            return try commitPendingChanges(at: try readRevision(), by: .policy)
         }
     }
 
@@ -69,15 +69,15 @@ public final class SQLiteStore: StateStore {
     }
 
     /// Switches to a reloaded policy set: syncs the declared organizations, logs
-    /// `.policyReloaded` and bumps the revision.
-    public func reload(policy: PolicySet) throws(StoreError) -> UInt64 {
+    /// `.policyReloaded` by `actor` and bumps the revision.
+    public func reload(policy: PolicySet, actor: ChangeActor) throws(StoreError) -> UInt64 {
         let previous = self.policy
         self.policy = policy
         do {
             return try writeTransaction { () throws -> UInt64 in
                 try syncDeclaredOrganizations()
                 pendingChanges.append(.policyReloaded)
-                return try commitPendingChanges(at: try readRevision())
+                return try commitPendingChanges(at: try readRevision(), by: actor)
             }
         } catch {
             self.policy = previous
@@ -112,12 +112,12 @@ public final class SQLiteStore: StateStore {
 
     /// Group commit: all writes in ONE transaction, each inside its own savepoint so that a
     /// refused write leaves the others intact. Every write that changes something bumps the
-    /// revision by one and appends its changes to the change log; a write that changes
-    /// nothing answers the current revision.
+    /// revision by one and appends its changes to the change log, by its actor; a write that
+    /// changes nothing answers the current revision.
     ///
     /// Results are in request order. Throws only when the transaction itself fails; then
     /// nothing was written.
-    public func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
+    public func perform(_ writes: [AttributedWrite]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
         if writes.isEmpty { return [] }
         return try writeTransaction { () throws -> [Result<WriteOutcome, WriteRefusal>] in
             var revision = try readRevision()
@@ -128,10 +128,10 @@ public final class SQLiteStore: StateStore {
                 pendingChanges = []
                 try connection.run("SAVEPOINT write")
                 do {
-                    let applied = try apply(write)
+                    let applied = try apply(write.write)
                     if !pendingChanges.isEmpty {
                         revision += 1
-                        try appendToLog(pendingChanges, revision: revision)
+                        try appendToLog(pendingChanges, revision: revision, by: write.actor)
                     }
                     try connection.run("RELEASE write")
                     results.append(.success(applied.outcome(revision: revision)))
@@ -189,18 +189,18 @@ public final class SQLiteStore: StateStore {
         try connection.run("UPDATE meta SET value = ? WHERE key = 'revision'", .integer(Int64(revision)))
     }
 
-    /// Commits `pendingChanges` as one revision after `revision` (no bump when empty).
-    func commitPendingChanges(at revision: UInt64) throws(StoreError) -> UInt64 {
+    /// Commits `pendingChanges` as one revision after `revision`, made by `actor` (no bump when empty).
+    func commitPendingChanges(at revision: UInt64, by actor: ChangeActor) throws(StoreError) -> UInt64 {
         guard !pendingChanges.isEmpty else { return revision }
         let next = revision + 1
-        try appendToLog(pendingChanges, revision: next)
+        try appendToLog(pendingChanges, revision: next, by: actor)
         try writeRevision(next)
         pendingChanges = []
         return next
     }
 
-    func appendToLog(_ changes: [StateChange], revision: UInt64) throws(StoreError) {
-        try beginLogging(revision)
+    func appendToLog(_ changes: [StateChange], revision: UInt64, by actor: ChangeActor) throws(StoreError) {
+        try beginLogging(revision, by: actor)
         for change in changes {
             let row = ChangeLogRow.encode(change)
             try connection.run(
@@ -210,11 +210,16 @@ public final class SQLiteStore: StateStore {
         }
     }
 
-    /// Records where the changes of `revision` begin in the log; called before they are appended.
-    func beginLogging(_ revision: UInt64) throws(StoreError) {
+    /// Records where the changes of `revision` begin in the log, when (now) and by whom;
+    /// called before they are appended.
+    func beginLogging(_ revision: UInt64, by actor: ChangeActor) throws(StoreError) {
+        let (name, detail) = actor.stored
         try connection.run(
-            "INSERT INTO revisions (revision, first_seq) VALUES (?, coalesce((SELECT max(seq) FROM changes), 0) + 1)",
-            .integer(Int64(revision)))
+            """
+            INSERT INTO revisions (revision, first_seq, logged_at, actor, actor_detail)
+            VALUES (?, coalesce((SELECT max(seq) FROM changes), 0) + 1, ?, ?, ?)
+            """,
+            .integer(Int64(revision)), .integer(currentMilliseconds()), .text(name), .optional(detail))
     }
 
     // MARK: - Schema

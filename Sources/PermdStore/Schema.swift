@@ -23,6 +23,7 @@ enum Schema {
                 """)
         },
         Migration { connection throws(StoreError) in try connection.execute(version3) },
+        Migration { connection throws(StoreError) in try connection.execute(version4) },
     ]
 
     /// The schema version this build writes.
@@ -128,6 +129,15 @@ enum Schema {
         DROP INDEX users_by_phone;
         CREATE UNIQUE INDEX users_by_username ON users (username) WHERE username IS NOT NULL;
         CREATE UNIQUE INDEX users_by_phone ON users (phone) WHERE phone IS NOT NULL;
+        """
+
+    /// The audit log (SPEC §9): when and by whom each revision was made, kept per revision
+    /// (not per change row, so that a large import writes no more rows than before).
+    /// Revisions logged before this version have no time and the actor `unknown`.
+    private static let version4 = """
+        ALTER TABLE revisions ADD COLUMN logged_at INTEGER;
+        ALTER TABLE revisions ADD COLUMN actor TEXT NOT NULL DEFAULT 'unknown';
+        ALTER TABLE revisions ADD COLUMN actor_detail TEXT;
         """
 
     /// The profile columns that blank values are cleared from (SPEC §1: a blank value is no value).

@@ -12,14 +12,17 @@ public import PermdPolicy
 ///
 /// - Opening (see `StoreLocation.open`) creates or migrates the schema, then creates the
 ///   organizations the policies declare (and the default one) or makes their name and
-///   external id follow the files, as one revision when anything changed.
+///   external id follow the files, as one revision when anything changed (by `.policy`).
 /// - Opening read-only (`StoreAccess.readOnly`, SPEC §3) does none of that: a missing store
 ///   is `.notFound`, a schema other than the current one is refused, the state and revision
 ///   are read as stored, and every write (`perform`, `reload`, an import that is not a dry
 ///   run) throws `.readOnly` and changes nothing. A dry-run import still answers its summary.
 /// - Every committed change bumps the revision by exactly one, gap-free, and is logged
-///   with that revision in the same transaction; a write that changes nothing answers
-///   the current revision and logs nothing.
+///   with that revision in the same transaction, with who made it and when (the store's
+///   clock, milliseconds; SPEC §9's audit log); a write that changes nothing answers the
+///   current revision and logs nothing.
+/// - `auditLog(_:)` reads the log back with who and when; `trimLog(loggedBefore:)` removes
+///   the revisions logged before a time and raises the log floor past them (`--log-retention`).
 /// - From `StateReader`: `readState(into:)` feeds the whole state from one consistent
 ///   read and returns its revision; `changes(after:)` lists the log after a revision,
 ///   oldest first, or nil when it no longer reaches back (the reader then rebuilds);
@@ -55,28 +58,45 @@ public protocol StateStore: AnyObject, StateReader {
 
     /// Group commit: all writes in one transaction, each isolated so that a refused write
     /// leaves the others; results in request order. Every write that changes something is
-    /// one revision with its change-log rows. Throws only when the transaction itself
-    /// fails; then nothing was written.
-    func perform(_ writes: [Write]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>]
+    /// one revision with its change-log rows, logged as made by its own actor (a batch holds
+    /// the writes of several connections). Throws only when the transaction itself fails;
+    /// then nothing was written.
+    func perform(_ writes: [AttributedWrite]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>]
 
     /// Switches to a reloaded policy set: the declared organizations follow it; returns the
     /// revision after. SQLite (one server) logs `.policyReloaded` in a new revision. On
     /// PostgreSQL a reload is one replica's own (SPEC §8): only a change to the declared
-    /// organizations takes a revision, and the caller rebuilds its index itself.
-    func reload(policy: PolicySet) throws(StoreError) -> UInt64
+    /// organizations takes a revision, and the caller rebuilds its index itself. What is
+    /// logged is logged as made by `actor` (who asked for the reload).
+    func reload(policy: PolicySet, actor: ChangeActor) throws(StoreError) -> UInt64
 
     /// Imports checked records (an `ImportPlan`'s users) in one transaction and one
     /// revision, through the rules of SPEC §4: never removes anything, idempotent. When any
     /// record is refused nothing is written (kind `.importRefused`, every refused line);
-    /// a dry run answers the same summary and writes nothing.
-    func applyImport(_ users: [ImportedUser], dryRun: Bool) throws(StoreError) -> ImportSummary
+    /// a dry run answers the same summary and writes nothing. Logged as made by `actor`.
+    func applyImport(_ users: [ImportedUser], dryRun: Bool, actor: ChangeActor) throws(StoreError) -> ImportSummary
 
     /// Imports organizations (an `OrganizationImportPlan`'s) in one transaction and one
     /// revision, each through the rules of `ORG.ADD`: adds it, or updates the name and external
     /// id given. When any is refused nothing is written (kind `.importRefused`, every refused
     /// line); importing the same organizations again changes nothing; a dry run writes nothing.
-    func applyOrganizationImport(_ organizations: [OrganizationImport], dryRun: Bool) throws(StoreError)
-        -> OrganizationImportSummary
+    /// Logged as made by `actor`.
+    func applyOrganizationImport(_ organizations: [OrganizationImport], dryRun: Bool, actor: ChangeActor)
+        throws(StoreError) -> OrganizationImportSummary
+
+    /// The audit log (SPEC §9): hands `body` the changes after `query.after` that match its
+    /// user and organization, each with its revision's time and actor, oldest first, from one
+    /// consistent read; with a limit, the newest that many, still oldest first. Without a
+    /// limit the entries are streamed (a large import's are never all in memory). Entries
+    /// below the log floor are gone.
+    func forEachAuditEntry(_ query: AuditQuery, _ body: (AuditEntry) -> Void) throws(StoreError)
+
+    /// Removes from the log every revision up to the newest one logged before `cutoff`
+    /// (`--log-retention`), with their changes, and raises the log floor to it, in one
+    /// transaction: the log stays a suffix of the history, so an older entry without a time
+    /// goes once a newer one with a time is old enough. The state and the revision do not
+    /// change; a reader behind the new floor rebuilds (`changes(after:)` answers nil).
+    func trimLog(loggedBefore cutoff: UnixMilliseconds) throws(StoreError) -> LogTrim
 
     /// Every organization, sorted by code.
     func organizations() throws(StoreError) -> [OrganizationRecord]
@@ -94,6 +114,30 @@ public protocol StateStore: AnyObject, StateReader {
 
     /// The ids of the users in organization `code` (every user when nil), sorted.
     func userIDs(inOrganization code: String?) throws(StoreError) -> [String]
+}
+
+extension StateStore {
+    /// Group commit of writes that all come from `actor` (a CLI command, one connection).
+    /// - Parameters:
+    ///   - writes: the writes, in order.
+    ///   - actor: who asks for them (a sign-in is still logged as its provider's).
+    public func perform(_ writes: [Write], by actor: ChangeActor) throws(StoreError)
+        -> [Result<WriteOutcome, WriteRefusal>]
+    {
+        try perform(writes.map { AttributedWrite($0, by: actor) })
+    }
+
+    /// The audit entries `forEachAuditEntry` hands out, oldest first.
+    public func auditLog(_ query: AuditQuery) throws(StoreError) -> [AuditEntry] {
+        var entries: [AuditEntry] = []
+        try forEachAuditEntry(query) { entries.append($0) }
+        return entries
+    }
+
+    /// Trims the revisions logged more than `retention` ago (`--log-retention`), by the store's clock.
+    public func trimLog(keeping retention: Duration) throws(StoreError) -> LogTrim {
+        try trimLog(loggedBefore: currentMilliseconds() - retention.milliseconds)
+    }
 }
 
 /// What `StateStore.commitMarker()` reads; only compared with another marker of the same store.

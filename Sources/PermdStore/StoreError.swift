@@ -1,7 +1,8 @@
 public import PermdCore
 
 /// A failure of the database itself — it cannot be opened, read or written — as opposed to
-/// a write the rules refuse (`WriteRefusal`). When a `StoreError` is thrown, nothing was written.
+/// a write the rules refuse (`WriteRefusal`). When a `StoreError` is thrown, nothing was
+/// written — except `.commitOutcomeUnknown`, which says that permd cannot tell.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure this is, for callers that react differently to each.
     public enum Kind: Sendable, Equatable {
@@ -28,6 +29,10 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         /// Any other PostgreSQL failure: the connection (`.connection`: the server is down or
         /// unreachable), the server's refusal, a URI libpq does not accept.
         case postgres(PostgresError.Kind)
+        /// The connection was lost while PostgreSQL ran the COMMIT, and permd could not find out
+        /// afterwards whether the transaction committed (the database stayed out of reach): the
+        /// write may or may not be stored.
+        case commitOutcomeUnknown
     }
 
     public var kind: Kind

@@ -46,12 +46,14 @@ struct ExportCommand: ParsableCommand {
         do {
             let handle: FileHandle
             if let temporary {
-                guard FileManager.default.createFile(atPath: temporary, contents: nil),
-                      let file = FileHandle(forWritingAtPath: temporary) else {
-                    printError("\(output ?? ""): error: cannot create the file")
+                // The owner's only, whatever the umask: an export holds emails and phone numbers
+                // (like the database file, SPEC's closed defaults).
+                let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, S_IRUSR | S_IWUSR)
+                guard descriptor >= 0, fchmod(descriptor, S_IRUSR | S_IWUSR) == 0 else {
+                    printError("\(output ?? ""): error: cannot create the file: \(String(cString: strerror(errno)))")
                     throw ExitCode(1)
                 }
-                handle = file
+                handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
             } else {
                 handle = FileHandle.standardOutput
             }
@@ -61,6 +63,8 @@ struct ExportCommand: ParsableCommand {
                 try writeUsers(of: store, to: handle)
             }
             if let temporary, let output {
+                // On disk before it takes the name: a crash never leaves an empty export there.
+                try handle.synchronize()
                 try handle.close()
                 // rename(2) replaces the file in one step: readers never see half an export.
                 guard rename(temporary, output) == 0 else {

@@ -59,13 +59,18 @@ struct ImportCommand: ParsableCommand {
         }
     }
 
+    /// Who the audit log names for this import: the file's base name (`-`: standard input).
+    private var actor: ChangeActor {
+        .importFile(name: file == "-" ? "-" : URL(fileURLWithPath: file).lastPathComponent)
+    }
+
     private func importUsers(_ plan: ImportPlan, format: ImportFormat, into store: any StateStore,
                              progress: ImportProgressReport) throws {
         try report(plan.diagnostics, valid: plan.isValid)
         progress.writing(users: plan.users.count)
         let summary: ImportSummary
         do {
-            summary = try store.applyImport(plan.users, dryRun: dryRun)
+            summary = try store.applyImport(plan.users, dryRun: dryRun, actor: actor)
         } catch {
             try report(error)
         }
@@ -79,7 +84,7 @@ struct ImportCommand: ParsableCommand {
         try report(plan.diagnostics, valid: plan.isValid)
         let summary: OrganizationImportSummary
         do {
-            summary = try store.applyOrganizationImport(plan.organizations, dryRun: dryRun)
+            summary = try store.applyOrganizationImport(plan.organizations, dryRun: dryRun, actor: actor)
         } catch {
             try report(error)
         }

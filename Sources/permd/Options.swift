@@ -54,33 +54,49 @@ func readProblem(_ path: String) -> String? {
     return FileManager.default.isReadableFile(atPath: path) ? nil : "permission denied"
 }
 
+/// A length of time as options give it: a number of seconds (`30`, `0.5`), or a number with
+/// a unit — `ms`, `s`, `m` (minutes), `h`, `d` (days): `250ms`, `90m`, `12h`, `30d`.
+/// - Returns: the length, or nil for anything else (negative, not finite, another unit).
+func parseDuration(_ text: String) -> Duration? {
+    let units: [(suffix: String, milliseconds: Double)] = [
+        ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+    let unit = units.first { text.hasSuffix($0.suffix) && Double(text.dropLast($0.suffix.count)) != nil }
+    guard let number = Double(unit.map { String(text.dropLast($0.suffix.count)) } ?? text),
+          number.isFinite, number >= 0 else { return nil }
+    let milliseconds = (number * (unit?.milliseconds ?? 1000)).rounded()
+    // Longer than a century is a mistake, and would overflow on the way to a cutoff.
+    guard milliseconds <= 100 * 365 * 86_400_000 else { return nil }
+    return .milliseconds(Int64(milliseconds))
+}
+
 /// `--write-timeout SECONDS`: how long a write waits for another process's lock (an import)
 /// before it answers `ERR UNAVAILABLE` with nothing stored (SPEC §3); on `serve` and the writes.
 struct WriteTimeoutOptions: ParsableArguments {
     private static let variable = "PERMD_WRITE_TIMEOUT"
-    private static let defaultSeconds = Double(StoreLocation.defaultWriteTimeout.components.seconds)
 
     @Option(name: .long, help: ArgumentHelp(
-        "Seconds a write waits for another process's lock before answering ERR UNAVAILABLE (env \(variable)).",
+        "Seconds a write waits for another process's lock before answering ERR UNAVAILABLE, or a duration such as 500ms (env \(variable)).",
         valueName: "seconds"))
-    var writeTimeout: Double = ProcessInfo.processInfo.environment[variable].flatMap(Double.init) ?? defaultSeconds
+    var writeTimeout: String = ProcessInfo.processInfo.environment[variable]
+        ?? String(StoreLocation.defaultWriteTimeout.components.seconds)
 
     func validate() throws {
-        if let raw = ProcessInfo.processInfo.environment[Self.variable], !Self.isValid(Double(raw)) {
+        if let raw = ProcessInfo.processInfo.environment[Self.variable], Self.timeout(raw) == nil {
             throw ValidationError("\(Self.variable) must be a number of seconds (0 or more), not \"\(raw)\"")
         }
-        guard Self.isValid(writeTimeout) else {
-            throw ValidationError("--write-timeout must be a number of seconds (0 or more)")
+        guard Self.timeout(writeTimeout) != nil else {
+            throw ValidationError("--write-timeout must be a number of seconds (0 or more), not \"\(writeTimeout)\"")
         }
     }
 
-    private static func isValid(_ seconds: Double?) -> Bool {
-        guard let seconds else { return false }
-        return seconds.isFinite && seconds >= 0 && seconds <= Double(Int32.max / 1000)
+    /// The timeout `text` gives, within what the stores accept (milliseconds in an `Int32`).
+    private static func timeout(_ text: String) -> Duration? {
+        guard let duration = parseDuration(text), duration <= .seconds(Int32.max / 1000) else { return nil }
+        return duration
     }
 
     /// The timeout the store waits.
-    var duration: Duration { .milliseconds(Int64((writeTimeout * 1000).rounded())) }
+    var duration: Duration { Self.timeout(writeTimeout) ?? StoreLocation.defaultWriteTimeout }
 }
 
 /// Writes one line to standard error.

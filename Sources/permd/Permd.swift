@@ -9,7 +9,7 @@ struct Permd: AsyncParsableCommand {
         abstract: "A self-hosted authorization server for multi-organization SaaS products.",
         subcommands: [
             ServeCommand.self, ValidateCommand.self, CheckCommand.self, ExplainCommand.self, TestCommand.self,
-            DiffCommand.self, ImportCommand.self, ExportCommand.self, UserCommand.self, OrgCommand.self,
+            DiffCommand.self, ImportCommand.self, ExportCommand.self, LogCommand.self, UserCommand.self, OrgCommand.self,
             MemberCommand.self, RoleCommand.self, PermissionCommand.self,
         ])
 

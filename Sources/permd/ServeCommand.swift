@@ -44,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Connections served at once (env PERMD_MAX_CONNECTIONS).")
     var maxConnections: Int = environmentNumber("MAX_CONNECTIONS") ?? defaults.maxConnections
 
+    @Option(help: ArgumentHelp("How long the audit log keeps a change: 30d, 12h, 90m, or seconds; 0 keeps it forever (env PERMD_LOG_RETENTION).", valueName: "duration"))
+    var logRetention: String = environmentDefault("LOG_RETENTION", "30d")
+
     @Option(help: ArgumentHelp("On PostgreSQL: how long to keep trying to reach the database at start before giving up with exit 1 (env PERMD_DB_WAIT).", valueName: "seconds"))
     var dbWait: Int = environmentNumber("DB_WAIT") ?? 30
 
@@ -79,6 +82,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard dbWait >= 0 else {
             throw ValidationError("\(optionName("--db-wait", variable: "DB_WAIT")) must be 0 or more seconds, not \(dbWait)")
         }
+        guard parseDuration(logRetention) != nil else {
+            throw ValidationError("\(optionName("--log-retention", variable: "LOG_RETENTION")) must be a duration such as 30d, 12h or 90m (0 keeps the log forever), not \"\(logRetention)\"")
+        }
         guard Self.permissionBits(unixMode) != nil else {
             throw ValidationError("\(optionName("--unix-mode", variable: "UNIX_MODE")) must be permission bits in octal (e.g. 0660), not \"\(unixMode)\"")
         }
@@ -101,6 +107,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxLineLength = maxLine
         configuration.idleTimeoutSeconds = Int64(idleTimeout)
         configuration.maxConnections = maxConnections
+        let retention = parseDuration(logRetention)!
+        configuration.logRetention = retention == .zero ? nil : retention
         // Before the index is built, so that /readyz answers 503 while it is.
         let status = ServingStatus()
         let metrics = try await startMetrics(status: status, logger: logger)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import PermdCore
 import PermdPolicy
@@ -42,7 +43,7 @@ struct StoreOptions: ParsableArguments {
     func perform(_ write: Write) throws -> WriteOutcome {
         let store = try open()
         do {
-            switch try store.perform([write])[0] {
+            switch try store.perform([write], by: .commandLineUser)[0] {
             case .success(let outcome):
                 return outcome
             case .failure(let refusal):
@@ -69,6 +70,16 @@ struct StoreOptions: ParsableArguments {
             printFailure(error)
             throw ExitCode(1)
         }
+    }
+}
+
+extension ChangeActor {
+    /// The operating-system user running this command (`cli:root`), for the audit log: the
+    /// name of the real uid, or the uid itself when it has no name.
+    static var commandLineUser: ChangeActor {
+        let uid = getuid()
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return .cli(user: String(uid)) }
+        return .cli(user: String(cString: name))
     }
 }
 

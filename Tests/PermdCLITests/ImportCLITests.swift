@@ -180,6 +180,24 @@ func exportImportExportIsIdentical(format: String) throws {
     #expect(try workspace.read("second.out") == exported)
 }
 
+/// An export holds emails and phone numbers: its file is the owner's only, whatever the umask
+/// (like the database file), also when it replaces a file that others could read.
+@Test func anExportFileIsPrivate() throws {
+    let workspace = try Workspace()
+    try workspace.write("users.csv", sampleCSV)
+    #expect(try workspace.permd(["import", "users.csv"]).status == 0)
+    try workspace.write("users.out", "old")
+    chmod(workspace.folder.appendingPathComponent("users.out").path, 0o644)
+    for arguments in [["export", "--output", "users.out"], ["export", "--organizations", "--output", "orgs.out"]] {
+        #expect(try workspace.permd(arguments).status == 0)
+    }
+    for name in ["users.out", "orgs.out"] {
+        let attributes = try FileManager.default.attributesOfItem(atPath: workspace.folder.appendingPathComponent(name).path)
+        #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o600, "\(name)")
+    }
+    #expect(try workspace.read("users.out").contains("ana@acme.io"))
+}
+
 @Test func auth0ExportIsGuessedAndImported() throws {
     let workspace = try Workspace()
     try workspace.write("auth0.json", """

@@ -135,27 +135,45 @@ extension PostgresCLITests {
     }
 }
 
-/// A blocking line client on a Unix socket, with a 10 s read timeout.
+/// A blocking line client on a Unix socket (or TCP on 127.0.0.1), with a 10 s read timeout.
 final class LocalLineClient {
     private let descriptor: Int32
     private var buffer: [UInt8] = []
 
+    /// Connects over TCP to 127.0.0.1:`port`.
+    init(port: Int) throws {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        descriptor = try Self.connected(AF_INET, to: &address, naming: "127.0.0.1:\(port)")
+    }
+
+    /// The local TCP port of the connection (what the server sees as the peer's).
+    var localPort: Int { localTCPPort(descriptor) }
+
     init(path: String) throws {
-        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { bytes in
             for (index, byte) in path.utf8.prefix(bytes.count - 1).enumerated() { bytes[index] = byte }
         }
+        descriptor = try Self.connected(AF_UNIX, to: &address, naming: path)
+    }
+
+    /// A stream socket of `family` connected to `address`, with the read timeout set.
+    private static func connected<Address>(_ family: Int32, to address: inout Address, naming name: String) throws -> Int32 {
+        let descriptor = socket(family, Int32(SOCK_STREAM.rawValue), 0)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<Address>.size)) }
         }
         guard connected == 0 else {
             close(descriptor)
-            throw PermdProcess.HarnessError(description: "cannot connect to \(path)")
+            throw PermdProcess.HarnessError(description: "cannot connect to \(name)")
         }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return descriptor
     }
 
     deinit { close(descriptor) }

@@ -6,6 +6,7 @@ import PermdPolicy
 import PermdStore
 import Synchronization
 import Testing
+import PermdTestSupport
 
 /// The index over a real SQLite store: a full build, then the store's change log applied
 /// incrementally, compared with a new full build.

@@ -51,32 +51,10 @@ enum Tool {
         throw HarnessError(description: "cannot find the \(name) executable; build it first")
     }
 
-    /// Runs `name arguments...` to its end. Output goes to files, not pipes, so that a
-    /// chatty child never blocks on a full pipe.
+    /// Runs `name arguments...` to its end (`runToEnd`: output through files, not pipes).
     static func run(_ name: String, _ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = try executable(name)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PERMD_") }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("permd-load-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return Outcome(status: process.terminationStatus,
-                       standardOutput: String(decoding: try fileContents(outURL), as: UTF8.self),
-                       standardError: String(decoding: try fileContents(errURL), as: UTF8.self))
+        let run = try runToEnd(try executable(name), arguments)
+        return Outcome(status: run.status, standardOutput: run.standardOutput, standardError: run.standardError)
     }
 
     /// Runs and requires exit status 0.

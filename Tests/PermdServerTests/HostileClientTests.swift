@@ -10,8 +10,9 @@ import Glibc
 /// server runs as a process so that its memory and descriptors are its own
 /// (`/proc/<pid>`). The pipelining flood is `ProcessTests.aClientThatDoesNotReadIsSlowedNotBuffered`.
 ///
-/// The bounds on time are deliberately loose (the test machine's cores are shared): what
-/// they show is that a hostile client does not hold others up, not how fast a reply is.
+/// The bounds on time are issue 13's 100 ms for nine replies in ten and 1 s for the slowest
+/// (`ReplyTimes`): what they show is that a hostile client does not hold others up, not how
+/// fast a reply is.
 @Suite(.serialized) struct HostileClientTests {
     /// The server's open descriptors.
     static func descriptors(_ server: ServeProcess) throws -> Int {
@@ -95,9 +96,8 @@ import Glibc
         let slow = try server.client()
         let bytes = Array("PERMS ana org_default\n".utf8)
         let other = try server.client()
-        var slowest = Duration.zero
         let clock = ContinuousClock()
-        var answered = 0
+        var times = ReplyTimes()
         // A byte every 300 ms from the slow client; between them, the other one's PINGs.
         for byte in bytes.prefix(12) {
             try slow.send([byte])
@@ -105,19 +105,17 @@ import Glibc
             while clock.now < next {
                 let start = clock.now
                 #expect(try other.request("PING") == "PONG")
-                slowest = max(slowest, clock.now - start)
-                answered += 1
+                times.record(clock.now - start)
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
         try slow.send(Array(bytes.dropFirst(12)))
         #expect(try slow.readLine() == "OK", "the slow client's own line was not answered")
-        // How many PINGs fit in the slow client's 3.6 s measures the machine; under a
-        // sanitizer (TSan: 20 answered) only the slowest PING's bound below is checked.
-        if Sanitizer.active == nil {
-            #expect(answered > 20)
-        }
-        #expect(slowest < .seconds(1), "a PING beside the slow client took \(slowest)")
+        // At least one PING per byte of the slow client (about 15 each under no load; a
+        // loaded machine stretches the 20 ms pauses between them).
+        #expect(times.count >= 12)
+        print("PING beside a slowloris client: \(times)")
+        times.expectWithinIssueBound("a PING beside the slow client")
     }
 
     @Test func manyIdleConnectionsDoNotKeepNewClientsWaiting() async throws {
@@ -133,14 +131,47 @@ import Glibc
         #expect(try idle[0].request("PING") == "PONG")
         #expect(try idle[count - 1].request("PING") == "PONG")
         let clock = ContinuousClock()
-        var slowest = Duration.zero
+        var times = ReplyTimes()
         for _ in 0..<20 {
             let start = clock.now
             let fresh = try server.client()
             #expect(try fresh.request("PING") == "PONG")
-            slowest = max(slowest, clock.now - start)
+            times.record(clock.now - start)
         }
-        #expect(slowest < .seconds(1), "a new client beside \(count) idle ones waited \(slowest)")
+        print("a new client's connect and PING beside \(count) idle ones: \(times)")
+        times.expectWithinIssueBound("a new client beside \(count) idle ones")
         #expect(try Self.descriptors(server) >= count)
+    }
+}
+
+/// The times of a test's replies, held to issue 13's bound: served "within 100 ms".
+///
+/// Nine replies in ten, not every one, are held to 100 ms, and the slowest to 1 s: the test
+/// machines share two cores with other builds and test runs, and a reply is now and then late
+/// by a scheduler slice for reasons that have nothing to do with the hostile client (measured
+/// on such a machine: docs/security.md). A hostile client that held the others up would
+/// delay most replies, which a few preempted ones do not.
+struct ReplyTimes: CustomStringConvertible {
+    private(set) var times: [Duration] = []
+
+    var count: Int { times.count }
+    var median: Duration { times.sorted()[times.count / 2] }
+    /// The time nine replies in ten stay within.
+    var ninetiethPercentile: Duration { times.sorted()[(times.count * 9 - 1) / 10] }
+    var slowest: Duration { times.max() ?? .zero }
+
+    mutating func record(_ time: Duration) { times.append(time) }
+
+    var description: String {
+        let milliseconds = { (time: Duration) in
+            String(format: "%.2f ms", Double(time.components.attoseconds) / 1e15 + Double(time.components.seconds) * 1000)
+        }
+        return "\(times.count) replies, median \(milliseconds(median)), 90th percentile "
+            + "\(milliseconds(ninetiethPercentile)), slowest \(milliseconds(slowest))"
+    }
+
+    func expectWithinIssueBound(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(!times.isEmpty && ninetiethPercentile <= .milliseconds(100), "\(what): \(self)", sourceLocation: sourceLocation)
+        #expect(slowest < .seconds(1), "\(what): \(self)", sourceLocation: sourceLocation)
     }
 }

@@ -110,7 +110,7 @@ func httpGet(port: Int, _ path: String, method: String = "GET") throws -> HTTPAn
                 let served = try #require(scrape.body.split(separator: "\n").first { $0.hasPrefix("permd_policy_info{") })
                 try FileManager.default.removeItem(atPath: server.policiesPath + "/broken.json")
                 let expected = try #require(PolicyLoader.load(directory: server.policiesPath).policy?.digest)
-                #expect(served == "permd_policy_info{digest=\"\(expected)\"} 1")
+                #expect(served == "permd_policy_info{digest=\"\(expected)\"} 1.0")
                 #expect(scrape.body.contains("# HELP permd_checks_total "))
                 #expect(scrape.body.contains("# TYPE permd_write_commit_seconds histogram"))
                 // SQLite: no replication series.
@@ -133,6 +133,8 @@ func httpGet(port: Int, _ path: String, method: String = "GET") throws -> HTTPAn
                 let scrape = try httpGet(port: port, "/metrics")
                 #expect(scrape.sample("permd_database_up") == 1)
                 #expect(scrape.sample("permd_replication_lag_seconds") == 2.5)
+                #expect(scrape.body.contains("# TYPE permd_database_up gauge\n"))
+                #expect(scrape.body.contains("# HELP permd_replication_lag_seconds Age of the newest database change"))
                 await server.server.shutdown()
                 #expect(try httpGet(port: port, "/readyz").body == "shutting down\n")
             }
@@ -150,7 +152,7 @@ func httpGet(port: Int, _ path: String, method: String = "GET") throws -> HTTPAn
         let scrape = try httpGet(port: metricsPort, "/metrics")
         #expect(scrape.sample(#"permd_reloads_total{result="ok"}"#) == 1)
         let digest = try #require(PolicyLoader.load(directory: folder.policies.path).policy?.digest)
-        #expect(scrape.body.contains("permd_policy_info{digest=\"\(digest)\"} 1"))
+        #expect(scrape.sample("permd_policy_info{digest=\"\(digest)\"}") == 1)
     }
 
     @Test func readinessRule() {
@@ -163,11 +165,84 @@ func httpGet(port: Int, _ path: String, method: String = "GET") throws -> HTTPAn
         #expect(Readiness.of(indexBuilt: true, stopping: false, replication: close) == .ready)
     }
 
-    @Test func exposition() {
-        var text = PrometheusText()
-        text.family("permd_x", .gauge, help: "A \\ line\nbreak.")
-        text.sample("permd_x", labels: [("digest", "a\"b\\c\nd")], 1.5)
-        text.sample("permd_x", 3)
-        #expect(text.text == "# HELP permd_x A \\\\ line\\nbreak.\n# TYPE permd_x gauge\npermd_x{digest=\"a\\\"b\\\\c\\nd\"} 1.5\npermd_x 3\n")
+    /// SPEC §9's series with the type each is exposed as.
+    static let seriesTypes: [(name: String, type: String)] = [
+        ("permd_requests_total", "counter"), ("permd_checks_total", "counter"), ("permd_errors_total", "counter"),
+        ("permd_connections", "gauge"), ("permd_revision", "gauge"), ("permd_index_bytes", "gauge"),
+        ("permd_index_memberships", "gauge"), ("permd_index_build_seconds", "gauge"),
+        ("permd_write_commit_seconds", "histogram"), ("permd_reloads_total", "counter"), ("permd_policy_info", "gauge"),
+    ]
+
+    /// What is wrong with a scrape's page: a series of SPEC §9 without its `# TYPE` line or a
+    /// sentence of `# HELP`, a line that is not a sample, a series SPEC does not list.
+    static func problems(in page: String) -> [String] {
+        let lines = page.split(separator: "\n").map(String.init)
+        var problems: [String] = []
+        for (name, type) in seriesTypes {
+            if lines.filter({ $0 == "# TYPE \(name) \(type)" }).count != 1 { problems.append("\(name) is not one \(type)") }
+            let help = lines.first { $0.hasPrefix("# HELP \(name) ") }?.dropFirst("# HELP \(name) ".count) ?? ""
+            if help.split(separator: " ").count < 5 { problems.append("\(name) has no sentence of help: \(help)") }
+        }
+        // Every other line is a sample: a series, a space, a number.
+        for line in lines where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            if parts.count != 2 || Double(parts[1]) == nil { problems.append("not a sample: \(line)") }
+            if !seriesTypes.contains(where: { line.hasPrefix($0.name) }) { problems.append("not in SPEC §9: \(line)") }
+        }
+        return problems
+    }
+
+    @Test func everySeriesHasItsTypeAndAHelpLineAPersonCanRead() async throws {
+        try await withTestServer { server in
+            let status = ServingStatus()
+            status.serving(server.server)
+            try await withMetrics(status) { port in
+                let page = try httpGet(port: port, "/metrics").body
+                #expect(Self.problems(in: page) == [])
+            }
+        }
+    }
+
+    @Test func eachScrapeAddsOnlyWhatGrewSinceTheLastOne() async throws {
+        try await withTestServer { server in
+            let status = ServingStatus()
+            status.serving(server.server)
+            try await withMetrics(status) { port in
+                let admin = try server.admin()
+                #expect(try admin.request(#"USER.ADD {"id": "ana"}"#).hasPrefix("OK ana "))
+                #expect(try admin.request("CHECK ana org_default read:invoices") == "ALLOW")
+                let checks = #"permd_requests_total{command="CHECK"}"#, allows = #"permd_checks_total{result="allow"}"#
+                let first = try httpGet(port: port, "/metrics")
+                #expect(first.sample(checks) == 1 && first.sample(allows) == 1)
+                let again = try httpGet(port: port, "/metrics")
+                #expect(again.sample(checks) == 1 && again.sample(allows) == 1)
+                #expect(try admin.request("CHECK ana org_default read:invoices") == "ALLOW")
+                let after = try httpGet(port: port, "/metrics")
+                #expect(after.sample(checks) == 2 && after.sample(allows) == 2)
+                #expect(after.sample("permd_write_commit_seconds_count") == 1)
+            }
+        }
+    }
+
+    @Test func aReloadOfOtherPoliciesReplacesTheDigestExposed() async throws {
+        try await withTestServer { server in
+            let status = ServingStatus()
+            status.serving(server.server)
+            try await withMetrics(status) { port in
+                func digests() throws -> [String] {
+                    try httpGet(port: port, "/metrics").body.split(separator: "\n")
+                        .filter { $0.hasPrefix("permd_policy_info{") }.map(String.init)
+                }
+                let before = try digests()
+                #expect(before.count == 1)
+                let changed = TestServer.policyJSON.replacingOccurrences(
+                    of: #"{"key": "delete:org"}"#, with: #"{"key": "delete:org"}, {"key": "read:reports"}"#)
+                try changed.write(toFile: server.policiesPath + "/policy.json", atomically: true, encoding: .utf8)
+                #expect(try server.admin().request("RELOAD").hasPrefix("OK "))
+                let digest = try #require(PolicyLoader.load(directory: server.policiesPath).policy?.digest)
+                #expect(try digests() == ["permd_policy_info{digest=\"\(digest)\"} 1.0"])
+                #expect(before != ["permd_policy_info{digest=\"\(digest)\"} 1.0"])
+            }
+        }
     }
 }

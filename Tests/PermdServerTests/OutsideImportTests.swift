@@ -4,6 +4,7 @@ import PermdCore
 import PermdPolicy
 import PermdStore
 import Testing
+import PermdTestSupport
 
 /// A large import by another process while the server runs (SPEC §3: visible within one
 /// second, for 100,000 rows into 1,000,000 users too). The server applies the import's

@@ -5,6 +5,7 @@ import PermdPolicy
 import PermdServer
 import PermdStore
 import Testing
+import PermdTestSupport
 
 @Suite(.serialized) struct ServerTests {
     @Test func everyCommandAndReplyForm() async throws {
@@ -70,6 +71,25 @@ import Testing
             #expect(try admin.request("CHECK ana org_acme read:invoices") == "DENY")  // still served
             #expect(try admin.request("QUIT") == "OK")
             #expect(try admin.readLine() == nil)
+        }
+    }
+
+    /// Policy files that clash with the database (a declared organization's external id held by
+    /// another) are invalid policies: `ERR INVALID` with the reason, the old ones kept serving.
+    @Test func reloadingPoliciesThatClashWithTheDatabaseIsInvalid() async throws {
+        try await withTestServer { server in
+            let admin = try server.admin()
+            #expect(try admin.request(#"ORG.ADD org_x {"external_id": "acme-9"}"#).hasPrefix("OK "))
+            #expect(try admin.request(#"USER.ADD {"id": "ana", "organizations": ["org_acme"]}"#).hasPrefix("OK "))
+            let clashing = TestServer.policyJSON.replacingOccurrences(
+                of: #"{"code": "org_acme"}"#, with: #"{"code": "org_acme", "external_id": "acme-9"}"#)
+            try clashing.write(toFile: server.policiesPath + "/policy.json", atomically: true, encoding: .utf8)
+            let answer = try admin.request("RELOAD")
+            #expect(answer.hasPrefix("ERR INVALID "), "\(answer)")
+            #expect(answer.contains("acme-9") && answer.contains("org_x"), "\(answer)")
+            #expect(try admin.request("CHECK ana org_acme read:invoices") == "ALLOW")  // still served
+            try TestServer.policyJSON.write(toFile: server.policiesPath + "/policy.json", atomically: true, encoding: .utf8)
+            #expect(try admin.request("RELOAD").hasPrefix("OK "))
         }
     }
 

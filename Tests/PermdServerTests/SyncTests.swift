@@ -66,6 +66,21 @@ import Glibc
         }
     }
 
+    /// A shutdown answers a SYNC still waiting (`ERR STALE`) and closes; it does not wait
+    /// for the SYNC's deadline (a minute here: before, the stop took that minute).
+    @Test func shutdownAnswersAWaitingSyncAtOnce() async throws {
+        let server = try await TestServer()
+        let waiter = try server.client()
+        let revision = try #require(UInt64(try waiter.request("REVISION").dropFirst(3)))
+        try waiter.send("SYNC \(revision + 1) 60000\n")
+        try await Task.sleep(for: .milliseconds(50))
+        let started = ContinuousClock.now
+        await server.stop()
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(try waiter.readLine() == "ERR STALE \(revision)")
+        #expect(try waiter.readLine() == nil)
+    }
+
     @Test func manyConnectionsWaitingForOneRevisionAreAllWoken() async throws {
         try await withTestServer { server in
             let waiters = try (0..<8).map { _ in try server.client() }

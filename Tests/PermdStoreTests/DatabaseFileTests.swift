@@ -4,6 +4,7 @@ import Logging
 import PermdCore
 @testable import PermdStore
 import Testing
+import PermdTestSupport
 
 /// Opening SQLite files that are not ours, and the `--db` value that names the file.
 @Suite struct DatabaseFileTests {

@@ -3,6 +3,7 @@ import Logging
 import PermdCore
 @testable import PermdStore
 import Testing
+import PermdTestSupport
 
 /// How the SQLite store logs an import (the import rules themselves are in
 /// `StoreContract.ImportExport`).

@@ -4,6 +4,7 @@ import Logging
 import PermdCore
 @testable import PermdStore
 import Testing
+import PermdTestSupport
 
 /// Upgrading a database written by an earlier permd (schema version 1): blank values become
 /// no value, operators' emails verified, and data that breaks the unique usernames and phone
@@ -134,6 +135,42 @@ import Testing
         let later = try #require(try store.changes(after: 2)).map(\.revision)
         #expect(later.first == 3 && later.last == 5 && later == later.sorted(), "\(later)")
         #expect(Set(try #require(try store.changes(after: 4)).map(\.revision)) == [5])
+    }
+
+    /// Schema 3 → 4 (the audit log): a file as permd wrote it at schema 3, with two revisions
+    /// logged, opens; those revisions read back as `unknown` without a time, later ones with
+    /// theirs; and the unknown ones are trimmed only with a newer entry old enough (SPEC §9).
+    @Test func aVersionThreeDatabaseGainsTheAuditLogWithItsOldEntriesUnknown() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("v3.db")
+        try Self.makeDatabase(at: path, version: 3, Self.insertUser("ana") + """
+            INSERT INTO changes (revision, kind, user, org) VALUES (1, 'user_added', 'ana', NULL),
+                (1, 'membership_added', 'ana', 'org_default'), (2, 'profile_updated', 'ana', NULL);
+            INSERT INTO revisions (revision, first_seq) VALUES (1, 1), (2, 3);
+            UPDATE meta SET value = 2 WHERE key = 'revision';
+            """)
+        let before = UnixMilliseconds(Date().timeIntervalSince1970 * 1000)
+        let store = try SQLiteStore(path: path, policy: testPolicy(), logger: Logger(label: "test"))
+        #expect(try store.connection.integer("PRAGMA user_version") == 4)
+        let entries = try store.auditLog(AuditQuery())
+        #expect(entries.prefix(3) == [
+            AuditEntry(time: nil, revision: 1, actor: .unknown, change: .userAdded(user: "ana")),
+            AuditEntry(time: nil, revision: 1, actor: .unknown, change: .membershipAdded(user: "ana", organization: "org_default")),
+            AuditEntry(time: nil, revision: 2, actor: .unknown, change: .profileUpdated(user: "ana")),
+        ])
+        // Opening synced the declared organizations: revision 3, by the policy, stamped now.
+        let synced = Array(entries.dropFirst(3))
+        #expect(!synced.isEmpty && synced.allSatisfy { $0.revision == 3 && $0.actor == .policy && ($0.time ?? 0) >= before },
+                "\(synced)")
+        let syncedAt = try #require(synced.first?.time)
+        // No entry with a time is older than the cutoff yet: the unknown ones stay.
+        #expect(try store.trimLog(loggedBefore: syncedAt) == LogTrim(revisions: 0, floor: 0))
+        #expect(try store.auditLog(AuditQuery()).count == entries.count)
+        // Revision 3 is old enough: it goes, and every revision before it.
+        #expect(try store.trimLog(loggedBefore: syncedAt + 1) == LogTrim(revisions: 3, floor: 3))
+        #expect(try store.auditLog(AuditQuery()).isEmpty)
+        #expect(try store.changes(after: 2) == nil)
+        #expect(try store.user("ana") != nil)
     }
 
     @Test func aNewDatabaseHasEightKiBPagesAndAnUpgradedOneKeepsItsOwn() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PermdCore
 import PermdIndex
 import PermdStore
 
@@ -26,7 +27,7 @@ enum IndexDatabase {
             let batch = 100_000
             for start in stride(from: 0, to: IndexDataset.userCount, by: batch) {
                 let records = (start..<min(start + batch, IndexDataset.userCount)).map(IndexDataset.record)
-                _ = try store.applyImport(records, dryRun: false)
+                _ = try store.applyImport(records, dryRun: false, actor: .importFile(name: "benchmark.csv"))
                 print("benchmark database: \(start + records.count) of \(IndexDataset.userCount) users written")
             }
         }

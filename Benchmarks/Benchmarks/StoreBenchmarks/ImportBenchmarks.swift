@@ -78,7 +78,7 @@ func registerImportBenchmarks() {
         for _ in benchmark.scaledIterations {
             let store = try ImportFixture.emptyStore()
             let plan = ImportFixture.plan(bytes, organizations: try store.organizations())
-            let summary = try store.applyImport(plan.users, dryRun: false)
+            let summary = try store.applyImport(plan.users, dryRun: false, actor: .importFile(name: "benchmark.csv"))
             precondition(summary.usersCreated == 600_000, "every user must be created")
         }
     } setup: {

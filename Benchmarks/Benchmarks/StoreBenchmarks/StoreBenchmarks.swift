@@ -20,7 +20,7 @@ enum GrantFixture {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: directory + "/permd.db", policy: policy, logger: Logger(label: "bench"))
-        _ = try store.perform([.addUser(NewUser(id: "alice"))])
+        _ = try store.perform([.addUser(NewUser(id: "alice"))], by: .cli(user: "benchmark"))
         return store
     }
 }
@@ -37,7 +37,7 @@ let benchmarks: @Sendable () -> Void = {
             let write: Write = granted
                 ? .revokePermission(user: "alice", organization: "org_default", permission: "refund:payments")
                 : .grantPermission(user: "alice", organization: "org_default", permission: "refund:payments")
-            let result = try store.perform([write])
+            let result = try store.perform([write], by: .cli(user: "benchmark"))
             precondition((try? result[0].get()) != nil, "the write must commit")
             granted.toggle()
         }

@@ -1,6 +1,7 @@
 import PermdCore
 import PermdStore
 import Testing
+import PermdTestSupport
 
 extension StoreContract {
     /// A blank profile value is no value (SPEC §1): never stored, never matched, and given in

@@ -77,6 +77,40 @@ extension StoreContract {
             #expect(log.map(\.revision) == expectedRevisions)
         }
 
+        /// An import logs each record's changes as its writes would make them — the user, then
+        /// each membership followed by its grants — on every store alike, so that a follower
+        /// or anything reading the log sees the same sequence from SQLite and PostgreSQL.
+        @Test(arguments: StoreBackend.all)
+        func anImportLogsEachMembershipThenItsGrants(_ backend: StoreBackend) throws {
+            let db = try StoreUnderTest(backend)
+            try db.addUser("old", organizations: ["org_default"])
+            let start = try db.store.currentRevision()
+            let summary = try db.store.applyImport([
+                UserRecord(id: "new", memberships: [
+                    MembershipRecord(organization: "org_acme", roles: ["auditor"], permissions: ["refund:payments"]),
+                    MembershipRecord(organization: "org_default", roles: nil),
+                    MembershipRecord(organization: "org_acme", roles: ["billing-admin"]),
+                ], line: 2),
+                UserRecord(id: "old", memberships: [
+                    MembershipRecord(organization: "org_default", roles: ["auditor"]),
+                    MembershipRecord(organization: "org_acme", roles: nil),
+                ], line: 3),
+            ], dryRun: false)
+            #expect(summary.revision == start + 1)
+            #expect(try db.store.changes(after: start)?.map(\.change) == [
+                .userAdded(user: "new"),
+                .membershipAdded(user: "new", organization: "org_acme"),
+                .roleAssigned(user: "new", organization: "org_acme", role: "auditor"),
+                .permissionGranted(user: "new", organization: "org_acme", permission: "refund:payments"),
+                .membershipAdded(user: "new", organization: "org_default"),
+                .roleAssigned(user: "new", organization: "org_default", role: "viewer"),
+                .roleAssigned(user: "new", organization: "org_acme", role: "billing-admin"),
+                .roleAssigned(user: "old", organization: "org_default", role: "auditor"),
+                .membershipAdded(user: "old", organization: "org_acme"),
+                .roleAssigned(user: "old", organization: "org_acme", role: "viewer"),
+            ])
+        }
+
         @Test(arguments: StoreBackend.all)
         func theLogAfterARevisionStartsRightAfterIt(_ backend: StoreBackend) throws {
             let db = try StoreUnderTest(backend)

@@ -1,6 +1,7 @@
 import PermdCore
 import PermdStore
 import Testing
+import PermdTestSupport
 
 extension StoreContract {
     /// Emails carry their verified state, and one rule says what an email is (SPEC §1); a

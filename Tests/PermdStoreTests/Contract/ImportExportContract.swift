@@ -1,6 +1,7 @@
 import PermdCore
 import PermdStore
 import Testing
+import PermdTestSupport
 
 extension StoreContract {
     /// Import of checked records and export (SPEC §4).

@@ -1,6 +1,7 @@
 import PermdCore
 import PermdStore
 import Testing
+import PermdTestSupport
 
 extension StoreContract {
     /// Memberships, roles and direct permissions (SPEC §1, `MEMBER.*`, `ROLE.*`, `PERM.*`).

@@ -1,6 +1,7 @@
 import PermdCore
 import PermdStore
 import Testing
+import PermdTestSupport
 
 extension StoreContract {
     /// The user ids `-` and `MORE` are markers in `WHO` and belong to nobody (SPEC §1).

@@ -4,6 +4,7 @@ import PermdCore
 import PermdPolicy
 import PermdStore
 import Testing
+import PermdTestSupport
 
 extension StoreContract {
     /// The revision (SPEC §1, §3, §8): one per committed change, gap-free, in commit order.

@@ -3,6 +3,7 @@ import PermdCore
 import PermdPolicy
 import PermdStore
 import Testing
+import PermdTestSupport
 
 extension StoreContract {
     /// Export → import into an empty database → export again is identical, for any state the

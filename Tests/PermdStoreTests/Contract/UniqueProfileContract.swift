@@ -1,6 +1,7 @@
 import PermdCore
 import PermdStore
 import Testing
+import PermdTestSupport
 
 extension StoreContract {
     /// A username and a phone number belong to at most one user, like an email (SPEC §1).

@@ -1,3 +1,5 @@
+import Logging
+import PermdCore
 @testable import PermdStore
 import PermdTestSupport
 import Testing
@@ -6,7 +8,7 @@ import Testing
 /// the tables' keys.
 @Suite(.needsPostgres) struct PostgresSchemaTests {
     static let tables = ["revision", "users", "identities", "organizations", "memberships", "role_assignments",
-                         "direct_grants", "changes", "schema_migrations"]
+                         "direct_grants", "changes", "revisions", "schema_migrations"]
 
     @Test func twoConcurrentMigrationsLeaveOneSchemaVersion() throws {
         try withFreshDatabase { fixture in
@@ -34,6 +36,40 @@ import Testing
                         "permd.\(table) is missing")
             }
             #expect(try PostgresSchema.migrate(observer) == PostgresSchema.version)
+        }
+    }
+
+    /// Migration 2 (the audit log) on a database a version-1 permd wrote: its logged revisions
+    /// read back as `unknown`, at the time of their first change row; new ones name their actor.
+    @Test func aVersionOneDatabaseGainsTheAuditLogWithItsOldEntriesUnknown() throws {
+        try withFreshDatabase { fixture in
+            let connection = try fixture.connect()
+            try connection.execute("""
+                CREATE SCHEMA permd;
+                CREATE TABLE permd.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                """)
+            try connection.execute(PostgresSchema.migrations[0])
+            try connection.execute("""
+                INSERT INTO permd.schema_migrations (version) VALUES (1);
+                INSERT INTO permd.organizations (code) VALUES ('org_default');
+                INSERT INTO permd.users (id, created_at, updated_at) VALUES ('ana', 0, 0);
+                INSERT INTO permd.memberships (user_id, org) VALUES ('ana', 'org_default');
+                INSERT INTO permd.changes (revision, kind, user_id, org, logged_at) VALUES
+                    (1, 'user_added', 'ana', NULL, '2026-01-02 03:04:05.678+00'),
+                    (1, 'membership_added', 'ana', 'org_default', '2026-01-02 03:04:05.912+00');
+                UPDATE permd.revision SET value = 1
+                """)
+            let store = try PostgresStore(location: fixture.location, policy: testPolicy(), logger: Logger(label: "test"))
+            #expect(try connection.integer("SELECT max(version) FROM permd.schema_migrations") == 2)
+            let entries = try store.auditLog(AuditQuery())
+            #expect(entries.prefix(2) == [
+                AuditEntry(time: 1_767_323_045_678, revision: 1, actor: .unknown, change: .userAdded(user: "ana")),
+                AuditEntry(time: 1_767_323_045_678, revision: 1, actor: .unknown,
+                           change: .membershipAdded(user: "ana", organization: "org_default")),
+            ])
+            // Opening synced the policies' organizations: revision 2, by the policy.
+            #expect(!entries.dropFirst(2).isEmpty && entries.dropFirst(2).allSatisfy { $0.revision == 2 && $0.actor == .policy })
+            #expect(try store.changes(after: 0)?.count == entries.count)
         }
     }
 

@@ -1,6 +1,6 @@
 import Logging
 import PermdCore
-import PermdStore
+@testable import PermdStore
 import PermdTestSupport
 import Testing
 
@@ -13,13 +13,13 @@ import Testing
         let writer = try place.location.open(policy: testPolicy(), logger: Logger(label: "writer"))
         let follower = try #require(try place.location.open(policy: testPolicy(), logger: Logger(label: "follower"))
             as? PostgresStore)
-        try follower.listenForChanges()
-        #expect(follower.socket >= 0)
+        let watcher = try #require(follower.commitWatcher() as? PostgresCommitWatcher)
+        #expect(try watcher.waitForCommit(upTo: .zero) == .possibleCommit, "connected: notifications before it are lost")
 
         let results = try writer.perform([.addUser(NewUser(id: "ana")), .addUser(NewUser(id: "bo")),
                                           .removeMember(user: "ana", organization: "org_default")])
         let last = try results[1].get().revision
-        #expect(try follower.notifiedRevisions(waitingUpTo: .seconds(10)) == [last], "one notification per commit")
+        #expect(try watcher.notifiedRevisions(waitingUpTo: .seconds(10)) == [last], "one notification per commit")
         #expect(try follower.changes(after: last - 2)?.map(\.change) == [.userAdded(user: "ana"),
             .membershipAdded(user: "ana", organization: "org_default"), .roleAssigned(user: "ana", organization: "org_default", role: "viewer"),
             .userAdded(user: "bo"), .membershipAdded(user: "bo", organization: "org_default"),
@@ -31,7 +31,7 @@ import Testing
         // Notifications arrive in commit order: the next one received is the next commit's.
         let next = try writer.perform([.addUser(NewUser(id: "cy"))])[0].get().revision
         #expect(next == last + 1)
-        #expect(try follower.notifiedRevisions(waitingUpTo: .seconds(10)) == [next],
+        #expect(try watcher.notifiedRevisions(waitingUpTo: .seconds(10)) == [next],
                 "a refused write and one that changes nothing commit no revision and notify nobody")
     }
 }
