@@ -89,12 +89,27 @@ fuzz-build: deps
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh
 
-# The whole suite under AddressSanitizer, then ThreadSanitizer, each in its own build folder.
+# The whole suite under AddressSanitizer, then ThreadSanitizer, each in its own build folder
+# (tests that measure memory or time the sanitizer distorts say so: PermdTestSupport's
+# `Sanitizer`). Every process of a run, the test runner and each permd it starts, writes its
+# reports to a file (log_path): a report from a server the tests stop would otherwise be lost
+# with its standard error, and a leak or race there does not fail a test. So the run fails
+# when any report was written. Suppressions, each with its reason: scripts/sanitizers/.
+# ASan: leaks checked at exit (LeakSanitizer); it stops at the first error by itself.
+# TSan: halt_on_error=0, so one run lists every race (the report files fail it).
+SANITIZERS = $(CURDIR)/scripts/sanitizers
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:suppressions=$(SANITIZERS)/asan.supp:log_path=$(CURDIR)/.build-asan/reports/asan \
+	LSAN_OPTIONS=suppressions=$(SANITIZERS)/lsan.supp:print_suppressions=0
+TSAN_ENV = TSAN_OPTIONS=halt_on_error=0:suppressions=$(SANITIZERS)/tsan.supp:log_path=$(CURDIR)/.build-tsan/reports/tsan
 sanitize: deps test-deps
 	$(SWIFT) build --build-tests --sanitize=address --build-path .build-asan
-	$(SWIFT) test --skip-build --sanitize=address --build-path .build-asan
+	rm -rf .build-asan/reports && mkdir -p .build-asan/reports
+	$(ASAN_ENV) $(SWIFT) test --skip-build --sanitize=address --build-path .build-asan
+	$(SANITIZERS)/no-reports.sh .build-asan/reports
 	$(SWIFT) build --build-tests --sanitize=thread --build-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --build-path .build-tsan
+	rm -rf .build-tsan/reports && mkdir -p .build-tsan/reports
+	$(TSAN_ENV) $(SWIFT) test --skip-build --sanitize=thread --build-path .build-tsan
+	$(SANITIZERS)/no-reports.sh .build-tsan/reports
 
 # The long forms: a 10-minute mixed load, a long reference-model run, many crash rounds.
 SOAK_SECONDS ?= 600

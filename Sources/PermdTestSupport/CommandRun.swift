@@ -33,6 +33,6 @@ public func runToEnd(_ executable: URL, _ arguments: [String]) throws -> Command
     try? out.close()
     try? err.close()
     return CommandRun(status: process.terminationStatus,
-                      standardOutput: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                      standardError: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+                      standardOutput: String(decoding: try fileContents(outURL), as: UTF8.self),
+                      standardError: String(decoding: try fileContents(errURL), as: UTF8.self))
 }

@@ -80,8 +80,11 @@ public final class ServedPermd: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        // With `--unix PATH`, ready once both listeners are: the socket file may be made
+        // after the TCP port accepts.
+        let unixPath = arguments.firstIndex(of: "--unix").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
         for _ in 0..<200 where process.isRunning {
-            if Self.accepts(port) { return }
+            if Self.accepts(port), unixPath.map(FileManager.default.fileExists(atPath:)) ?? true { return }
             usleep(25_000)
         }
         stop()

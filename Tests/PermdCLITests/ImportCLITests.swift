@@ -1,4 +1,5 @@
 import Foundation
+import PermdTestSupport
 import Testing
 
 /// What one run of the `permd` binary printed and returned.
@@ -57,7 +58,7 @@ private final class Workspace {
     }
 
     func read(_ name: String) throws -> String {
-        try String(decoding: Data(contentsOf: folder.appendingPathComponent(name)), as: UTF8.self)
+        try String(decoding: fileContents(folder.appendingPathComponent(name)), as: UTF8.self)
     }
 
     /// Runs `permd ARGS` in the folder, with the policies and the database `db`.

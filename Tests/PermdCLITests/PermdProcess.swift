@@ -1,4 +1,5 @@
 import Foundation
+import PermdTestSupport
 
 /// Runs the built `permd` executable as a user would, and captures what it prints.
 ///
@@ -104,8 +105,8 @@ struct PermdProcess {
         try? inp.close()
         return Outcome(
             status: process.terminationStatus,
-            standardOutput: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            standardError: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+            standardOutput: String(decoding: try fileContents(outURL), as: UTF8.self),
+            standardError: String(decoding: try fileContents(errURL), as: UTF8.self))
     }
 
     /// A fresh temporary directory holding `files` (path relative to it → content).

@@ -1,4 +1,5 @@
 import Foundation
+import PermdTestSupport
 import Testing
 
 /// The commands that only read the database (SPEC §3): they open it read-only, never create
@@ -45,7 +46,7 @@ import Testing
         }
 
         func contents(_ name: String) -> Data? {
-            FileManager.default.contents(atPath: path + "/" + name)
+            try? fileContents(URL(fileURLWithPath: path + "/" + name))
         }
 
         func exists(_ name: String) -> Bool {

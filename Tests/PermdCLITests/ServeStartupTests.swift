@@ -1,4 +1,5 @@
 import Foundation
+import PermdTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -70,7 +71,7 @@ import Glibc
         try err.close()
         return PermdProcess.Outcome(
             status: stillRunning ? -1 : process.terminationStatus, standardOutput: "",
-            standardError: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+            standardError: String(decoding: try fileContents(errURL), as: UTF8.self))
     }
 
     // MARK: Token files

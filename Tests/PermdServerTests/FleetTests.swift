@@ -84,7 +84,11 @@ func together<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throw
         }.start()
     }
     for _ in 0..<count { start.signal() }
-    guard group.wait(timeout: .now() + 30) == .success else { throw ClientError(description: "threads did not finish in 30 s") }
+    // ThreadSanitizer slows the servers and their PostgreSQL round trips many times over.
+    let seconds = Sanitizer.active == nil ? 30 : 120
+    guard group.wait(timeout: .now() + .seconds(seconds)) == .success else {
+        throw ClientError(description: "threads did not finish in \(seconds) s")
+    }
     return try (0..<count).map { index in try results.withLock { $0[index]! }.get() }
 }
 
@@ -262,7 +266,11 @@ func together<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throw
         let refused = replies.filter { $0.reply.hasPrefix("ERR UNAVAILABLE") }
         #expect(acknowledged.count + refused.count == replies.count, "\(replies.filter { !$0.reply.hasPrefix("OK ") && !$0.reply.hasPrefix("ERR UNAVAILABLE") })")
         #expect(!refused.isEmpty)
-        #expect(acknowledged.count > refused.count / 10)
+        // Under a sanitizer a stored write is many times slower than a refused one, so the
+        // ratio measures the sanitizer; that writes went on is checked just below either way.
+        if Sanitizer.active == nil {
+            #expect(acknowledged.count > refused.count / 10)
+        }
         let last = try acknowledged.map { try revision(of: $0.reply) }.max() ?? 0
         // Writes went on after the database came back.
         #expect(last > current)

@@ -1,4 +1,5 @@
 import Foundation
+import PermdTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -16,6 +17,15 @@ import Glibc
     /// The server's open descriptors.
     static func descriptors(_ server: ServeProcess) throws -> Int {
         try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/fd").count
+    }
+
+    /// What the server's descriptors are open on (for a failure's message).
+    static func descriptorTargets(_ server: ServeProcess) -> [String] {
+        let folder = "/proc/\(server.pid)/fd"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.map {
+            "\($0)=\((try? FileManager.default.destinationOfSymbolicLink(atPath: folder + "/" + $0)) ?? "?")"
+        }
     }
 
     /// Raises this process's soft descriptor limit to the hard one (to hold many clients).
@@ -41,14 +51,26 @@ import Glibc
         #expect(try client.readLine()?.hasPrefix("ERR TOO_LONG") == true)
         #expect(try client.readLine() == "PONG", "the connection did not go on after the long line")
         let grown = try server.residentKiB() - baseline
-        #expect(grown < 64 * 1024, "the server grew by \(grown) KiB over a 100 MB line")
+        // Under a sanitizer the resident size measures the sanitizer: AddressSanitizer keeps
+        // every freed read buffer in its quarantine (256 MiB by default) and both keep shadow
+        // memory. The bound is then not checked; the plain build (`make test`) checks it.
+        if Sanitizer.active == nil {
+            #expect(grown < 64 * 1024, "the server grew by \(grown) KiB over a 100 MB line")
+        }
     }
 
     @Test func connectionsThatSendAByteAndCloseLeakNoDescriptor() async throws {
         let folder = try ServeFolder()
         let server = try await ServeProcess(folder: folder)
         #expect(try server.client().request("PING") == "PONG")
-        let before = try Self.descriptors(server)
+        // Under a sanitizer only sockets are counted: matching a suppressed report starts the
+        // sanitizer's symbolizer, whose two pipes open in the server mid-test (seen: fds 23, 26).
+        let counted = { (server: ServeProcess) throws -> Int in
+            Sanitizer.active == nil ? try Self.descriptors(server)
+                : Self.descriptorTargets(server).filter { $0.contains("=socket:") }.count
+        }
+        let before = try counted(server)
+        let openBefore = Self.descriptorTargets(server)
         for round in 0..<3 {
             for index in 0..<1000 {
                 let client = try LineClient(port: server.port)
@@ -56,13 +78,15 @@ import Glibc
                 if round == 1 { client.shutdownWrite() }
             }
         }
-        // The server closes what the clients closed; give it a moment to see every end.
-        var after = try Self.descriptors(server)
-        for _ in 0..<50 where after > before {
+        // The server closes what the clients closed; give it a moment to see every end
+        // (longer under a sanitizer, which slows the server many times over).
+        var after = try counted(server)
+        for _ in 0..<(Sanitizer.active == nil ? 50 : 300) where after > before {
             try await Task.sleep(for: .milliseconds(100))
-            after = try Self.descriptors(server)
+            after = try counted(server)
         }
-        #expect(after <= before, "the server held \(before) descriptors before, \(after) after 3,000 one-byte connections")
+        let openAfter = Self.descriptorTargets(server)
+        #expect(after <= before, "the server held \(before) descriptors before, \(after) after 3,000 one-byte connections: \(openBefore), then \(openAfter)")
         #expect(try server.client().request("PING") == "PONG")
     }
 

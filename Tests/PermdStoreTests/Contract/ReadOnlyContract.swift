@@ -29,7 +29,7 @@ extension StoreContract {
             case .sqliteFile(let path):
                 var files: [String: Data] = [:]
                 for name in [path, path + "-wal"] {
-                    if let data = FileManager.default.contents(atPath: name), !data.isEmpty { files[name] = data }
+                    if let data = try? fileContents(URL(fileURLWithPath: name)), !data.isEmpty { files[name] = data }
                 }
                 return files
             case .postgres, .invalidPostgres:
@@ -167,7 +167,7 @@ extension StoreContract {
                 }
                 #expect(error.message.contains("holds no permd data"), "\(error)")
             }
-            #expect(FileManager.default.contents(atPath: path) == Data())
+            #expect(try fileContents(URL(fileURLWithPath: path)) == Data())
         }
     }
 }
