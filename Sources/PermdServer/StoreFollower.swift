@@ -48,13 +48,20 @@ final class StoreFollower: Sendable {
 
     private func run() {
         var pause = Self.backoff.first
+        // Only a wait that follows this thread's own failure says the database is back: a wait
+        // that was under way when another connection saw the outage proves nothing (it ended
+        // it at once, then the watcher's connection failed too: one outage logged as two).
+        var recovering = false
         while !stopping.load(ordering: .relaxed) {
             do {
                 let notice = try watcher.withLock { watcher throws(StoreError) in
                     try watcher!.waitForCommit(upTo: Self.pollInterval)
                 }
                 pause = Self.backoff.first
-                link?.reached()
+                if recovering {
+                    recovering = false
+                    link?.reached()
+                }
                 switch notice {
                 case .committed(let revision):
                     link?.heard(of: revision)
@@ -63,6 +70,7 @@ final class StoreFollower: Sendable {
                     writer.requestRefresh()
                 }
             } catch {
+                recovering = true
                 link?.lost(error)
                 Thread.sleep(forTimeInterval: pause.seconds)
                 pause = min(pause * 2, Self.backoff.longest)

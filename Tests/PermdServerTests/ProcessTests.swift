@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import PermdTestSupport
 #endif
 
 @Suite(.serialized) struct ProcessTests {
@@ -101,7 +102,11 @@ import Glibc
         let stalledAt = try serve.residentKiB()
         #expect(sent.stalled, "the client pushed \(sent.bytes) bytes in 10 s without stalling")
         #expect(sent.bytes < total / 8, "the client pushed \(sent.bytes) of \(total) bytes")
-        #expect(stalledAt - baseline < 32 * 1024, "the server grew from \(baseline) KiB to \(stalledAt) KiB")
+        // Under a sanitizer the resident size measures its shadow memory and quarantine (ASan:
+        // 64 MiB here); the stall above is the behaviour, checked either way.
+        if Sanitizer.active == nil {
+            #expect(stalledAt - baseline < 32 * 1024, "the server grew from \(baseline) KiB to \(stalledAt) KiB")
+        }
 
         let mismatch = try flood.readReplies(fd: client.fd, lines: sent.lines, unsent: sent.unsent)
         #expect(mismatch == nil, "\(mismatch ?? "")")
