@@ -282,8 +282,13 @@ func together<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throw
         }
         let revisions = try (0..<2).map { try fleet.replicas[$0].client().request("REVISION") }
         #expect(revisions[0] == revisions[1])
+        // Once per outage. Under a sanitizer a slowed writer can first use a connection that died
+        // in the outage just after the follower found the database back: a second outage of
+        // ~0.1 s is logged (ThreadSanitizer, once); counted, the bound widened only there.
+        let outagesLogged = Sanitizer.active == nil ? 1...1 : 1...2
         for replica in fleet.replicas {
-            #expect(replica.logText.components(separatedBy: "the database is out of reach").count - 1 == 1, "\(replica.logText)")
+            let logged = replica.logText.components(separatedBy: "the database is out of reach").count - 1
+            #expect(outagesLogged.contains(logged), "\(replica.logText)")
             #expect(!replica.logText.contains(fleet.password))
         }
     }
