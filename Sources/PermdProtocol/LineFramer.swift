@@ -23,6 +23,14 @@ public struct LineFramer: Sendable {
     /// Whether the rest of an overlong line is being thrown away.
     private var discarding = false
 
+    /// Whether the framer is throwing away the rest of an overlong line (no line starts at
+    /// the reader index until its newline).
+    var isDiscarding: Bool { discarding }
+
+    /// Lines were consumed from the buffer by another reader of it (`takePlainChecks`):
+    /// what was scanned for a newline belonged to them.
+    mutating func lineTaken() { scanned = 0 }
+
     /// - Parameter maxLineLength: the longest line accepted, in bytes (at least 1).
     public init(maxLineLength: Int) {
         precondition(maxLineLength > 0, "the line limit must be positive")

@@ -24,6 +24,16 @@ public enum Reply {
 
     // MARK: CHECK (the hot path)
 
+    /// Writes the whole answer to a one-permission CHECK: `ALLOW\n` or `DENY\n`.
+    @inlinable
+    public static func writeAnswer(_ allowed: Bool, into buffer: inout ByteBuffer) {
+        if allowed {
+            buffer.writeStaticString("ALLOW\n")
+        } else {
+            buffer.writeStaticString("DENY\n")
+        }
+    }
+
     /// Writes `ALLOW` or `DENY` as one word of a multi-permission CHECK answer
     /// (`first` leaves out the separating space).
     @inlinable

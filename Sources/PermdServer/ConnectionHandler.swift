@@ -198,6 +198,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var linesStarted = 0
         lines: while true {
             if linesStarted <= 0 { linesStarted = startCheckLookups() }
+            if state.answersQueriesAtOnce && mayQuery {
+                let answered = answerPlainChecks(maxLines: max(linesStarted, 1))
+                if answered > 0 {
+                    linesStarted -= answered
+                    continue
+                }
+            }
             let savedFramer = framer
             let savedReaderIndex = inbound.readerIndex
             let found: LineFramer.Event?

@@ -236,6 +236,10 @@ struct ConnectionStateMachine {
 
     // MARK: A pass over the inbound lines
 
+    /// Whether a query line taken now is answered at once, in order: no write of this pass
+    /// is held for the writer and the connection waits for nothing.
+    var answersQueriesAtOnce: Bool { state == .serving }
+
     /// Whether, and how, to take another line.
     func nextLine() -> NextLineAction {
         switch state {

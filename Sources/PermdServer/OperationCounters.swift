@@ -78,8 +78,8 @@ struct ConnectionCounts {
     private var errors = [Int](repeating: 0, count: ErrorCode.known.count + 1)
     private var pending = false
 
-    mutating func request(_ command: Command) {
-        requests[Int(command.rawValue)] += 1
+    mutating func request(_ command: Command, times: Int = 1) {
+        requests[Int(command.rawValue)] += times
         pending = true
     }
 
