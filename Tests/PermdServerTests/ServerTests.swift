@@ -105,6 +105,26 @@ import PermdTestSupport
         }
     }
 
+    /// Plain CHECK lines take a shortcut (`PlainCheck`) only while no write of the burst is
+    /// held for the writer: one that follows a write in the same burst is answered after it,
+    /// in order, and sees it.
+    @Test func aPlainCheckAfterAWriteInTheSameBurstSeesIt() async throws {
+        try await withTestServer { server in
+            let admin = try server.admin()
+            _ = try admin.request(#"USER.ADD {"id": "bo"}"#)
+            let check = "CHECK bo org_acme write:invoices"
+            let burst = [check, "MEMBER.ADD bo org_acme", "ROLE.ADD bo org_acme admin", check,
+                         "check  bo org_acme write:invoices", "ROLE.DEL bo org_acme admin", check,
+                         "CHECK bo org_acme read:invoices write:invoices"]
+            try admin.send(burst.joined(separator: "\n") + "\n")
+            let replies = try admin.readLines(burst.count)
+            #expect(replies[0] == "DENY")
+            #expect(replies[1].hasPrefix("OK ") && replies[2].hasPrefix("OK ") && replies[5].hasPrefix("OK "), "\(replies)")
+            #expect(replies[3] == "ALLOW" && replies[4] == "ALLOW", "\(replies)")
+            #expect(replies[6] == "DENY" && replies[7] == "ALLOW DENY", "\(replies)")
+        }
+    }
+
     /// The outbound buffer is reused from burst to burst: replies that back up (a client
     /// that reads late, small socket buffers, so that writes are partial and NIO still holds
     /// a burst when the next is answered) must arrive whole and in order.
