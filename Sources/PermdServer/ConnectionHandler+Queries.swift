@@ -84,7 +84,10 @@ extension ConnectionHandler {
     /// overlap. Returns how many lines it covered. A hint: no answer changes, nothing is
     /// allocated, no lock is taken.
     func startCheckLookups() -> Int {
-        inbound.withUnsafeReadableBytes { bytes in
+        // Read once: `self.snapshot` in the closures would be retained, released and
+        // access-checked for every line.
+        let snapshot = snapshot
+        return inbound.withUnsafeReadableBytes { bytes in
             let lines = CheckLookahead.forEachUser(in: bytes, maxLines: Self.lookaheadLines) { snapshot.prefetchUser($0) }
             // One line (a client waiting for each answer) has nothing to overlap with.
             guard lines > 1 else { return lines }

@@ -25,6 +25,7 @@ final class SQLiteConnection {
         isReadOnly = readOnly
         self.writeTimeout = writeTimeout
         if !readOnly { Self.createPrivately(path) }
+        _ = Self.configured
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &db, flags, nil)
@@ -55,6 +56,12 @@ final class SQLiteConnection {
         let total = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         return Int32(clamping: max(1, total))
     }
+
+    /// SQLite's process-wide settings, made once before the first open: no memory statistics
+    /// (each of SQLite's allocations would take a global mutex to count itself; permd reads none).
+    private static let configured: Void = {
+        _ = CSQLite_disableMemoryStatistics()
+    }()
 
     deinit { close() }
 
