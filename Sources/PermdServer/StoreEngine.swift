@@ -160,9 +160,9 @@ public final class StoreEngine {
                         into results: inout [Result<WriteOutcome, WriteFailure>?]) {
         guard !pending.isEmpty else { return }
         defer { pending.removeAll() }
-        let outcomes: [Result<WriteOutcome, WriteRefusal>]
+        let committed: CommittedWrites
         do {
-            outcomes = try usingStore { try store.perform(pending.map(\.write)) }
+            committed = try usingStore { try store.commit(pending.map(\.write)) }
         } catch {
             let failure = Self.failure(error, otherwise: "the write failed; see the server log")
             // An outage is logged once by the link, not once per refused batch.
@@ -175,14 +175,28 @@ public final class StoreEngine {
         // (the database went away just after the commit) — `ERR UNAVAILABLE` would say that
         // nothing was stored. The index catches up once the database is back.
         do {
-            try usingStore { try catchUp() }
+            try include(committed)
         } catch {
             logger.warning("committed, but the index cannot include it until the database answers again",
                            metadata: ["error": "\(error)", "writes": "\(pending.count)"])
         }
-        for ((index, _), outcome) in zip(pending, outcomes) {
+        for ((index, _), outcome) in zip(pending, committed.outcomes) {
             results[index] = outcome.mapError(WriteFailure.refused)
         }
+    }
+
+    /// Brings the snapshot up to date after this engine's own batch: from the batch's own
+    /// changes when they follow the snapshot directly (no reading back what was just
+    /// written), else — another process committed in between — from the change log.
+    private func include(_ committed: CommittedWrites) throws {
+        if committed.revisionBefore == snapshot.revision {
+            if committed.changes.isEmpty { return }
+            if let next = snapshot.applying(committed.changes) {
+                snapshot = next
+                return
+            }
+        }
+        try usingStore { try catchUp() }
     }
 
     /// Trims the audit log to `retention` (`--log-retention`); a failure is logged, and the

@@ -153,10 +153,11 @@ public final class PostgresStore: StateStore {
 
     // MARK: - Writes
 
-    public func perform(_ writes: [AttributedWrite]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
-        if writes.isEmpty { return [] }
+    public func commit(_ writes: [AttributedWrite]) throws(StoreError) -> CommittedWrites {
+        if writes.isEmpty { return CommittedWrites(outcomes: [], revisionBefore: try currentRevision(), changes: []) }
         /// Each write's outcome, with how many revisions the batch had handed out when it ended.
         var outcomes: [Result<(AppliedWrite, Int), WriteRefusal>] = []
+        var logged: [LoggedRevision] = []
         let base = try writeTransaction { transaction, groups in
             outcomes = []
             outcomes.reserveCapacity(writes.count)
@@ -169,10 +170,19 @@ public final class PostgresStore: StateStore {
             // Released before the revisions are handed out: the counter and the log are then
             // written by the transaction itself (their xmin is its id; see `CommitTicket`).
             if savepoint { try transaction.connection.execute("RELEASE write") }
+            logged = groups
         }.base
-        return outcomes.map { outcome in
-            outcome.map { applied, handedOut in applied.outcome(revision: base + UInt64(handedOut)) }
+        // The revisions are handed out in the groups' order, one each, from `base + 1`.
+        var changes: [ChangeRecord] = []
+        for (offset, group) in logged.enumerated() {
+            let revision = base + UInt64(offset + 1)
+            changes += group.changes.map { ChangeRecord(revision: revision, change: $0) }
         }
+        return CommittedWrites(
+            outcomes: outcomes.map { outcome in
+                outcome.map { applied, handedOut in applied.outcome(revision: base + UInt64(handedOut)) }
+            },
+            revisionBefore: base, changes: changes)
     }
 
     /// One write of a group commit, in its own savepoint: a refusal rolls back only this write.

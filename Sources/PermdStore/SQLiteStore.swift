@@ -117,13 +117,12 @@ public final class SQLiteStore: StateStore {
     ///
     /// Results are in request order. Throws only when the transaction itself fails; then
     /// nothing was written.
-    public func perform(_ writes: [AttributedWrite]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
-        if writes.isEmpty { return [] }
-        return try writeTransaction { () throws -> [Result<WriteOutcome, WriteRefusal>] in
+    public func commit(_ writes: [AttributedWrite]) throws(StoreError) -> CommittedWrites {
+        if writes.isEmpty { return CommittedWrites(outcomes: [], revisionBefore: try currentRevision(), changes: []) }
+        return try writeTransaction { () throws -> CommittedWrites in
             var revision = try readRevision()
-            let start = revision
-            var results: [Result<WriteOutcome, WriteRefusal>] = []
-            results.reserveCapacity(writes.count)
+            var committed = CommittedWrites(outcomes: [], revisionBefore: revision, changes: [])
+            committed.outcomes.reserveCapacity(writes.count)
             for write in writes {
                 pendingChanges = []
                 try connection.run("SAVEPOINT write")
@@ -134,16 +133,19 @@ public final class SQLiteStore: StateStore {
                         try appendToLog(pendingChanges, revision: revision, by: write.actor)
                     }
                     try connection.run("RELEASE write")
-                    results.append(.success(applied.outcome(revision: revision)))
+                    for change in pendingChanges {
+                        committed.changes.append(ChangeRecord(revision: revision, change: change))
+                    }
+                    committed.outcomes.append(.success(applied.outcome(revision: revision)))
                 } catch let refusal as WriteRefusal {
                     try connection.run("ROLLBACK TO write")
                     try connection.run("RELEASE write")
-                    results.append(.failure(refusal))
+                    committed.outcomes.append(.failure(refusal))
                 }
             }
             pendingChanges = []
-            if revision != start { try writeRevision(revision) }
-            return results
+            if revision != committed.revisionBefore { try writeRevision(revision) }
+            return committed
         }
     }
 

@@ -57,11 +57,11 @@ public protocol StateStore: AnyObject, StateReader {
     func commitWatcher() -> any CommitWatcher
 
     /// Group commit: all writes in one transaction, each isolated so that a refused write
-    /// leaves the others; results in request order. Every write that changes something is
-    /// one revision with its change-log rows, logged as made by its own actor (a batch holds
-    /// the writes of several connections). Throws only when the transaction itself fails;
-    /// then nothing was written.
-    func perform(_ writes: [AttributedWrite]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>]
+    /// leaves the others; results in request order, with the change-log rows the batch
+    /// wrote. Every write that changes something is one revision with its change-log rows,
+    /// logged as made by its own actor (a batch holds the writes of several connections).
+    /// Throws only when the transaction itself fails; then nothing was written.
+    func commit(_ writes: [AttributedWrite]) throws(StoreError) -> CommittedWrites
 
     /// Switches to a reloaded policy set: the declared organizations follow it; returns the
     /// revision after. SQLite (one server) logs `.policyReloaded` in a new revision. On
@@ -116,7 +116,30 @@ public protocol StateStore: AnyObject, StateReader {
     func userIDs(inOrganization code: String?) throws(StoreError) -> [String]
 }
 
+/// What a group commit answered and what it logged: the writer brings its index up to date
+/// from `changes` (when nobody else committed since its index) instead of reading its own
+/// batch back from the log.
+public struct CommittedWrites: Sendable {
+    /// One result per write, in request order.
+    public var outcomes: [Result<WriteOutcome, WriteRefusal>]
+    /// The store's revision just before the batch: `changes` start at the next one.
+    public var revisionBefore: UInt64
+    /// The change-log rows the batch wrote, oldest first, as `changes(after:)` reads them.
+    public var changes: [ChangeRecord]
+
+    public init(outcomes: [Result<WriteOutcome, WriteRefusal>], revisionBefore: UInt64, changes: [ChangeRecord]) {
+        self.outcomes = outcomes
+        self.revisionBefore = revisionBefore
+        self.changes = changes
+    }
+}
+
 extension StateStore {
+    /// Group commit (`commit(_:)`), its results alone.
+    public func perform(_ writes: [AttributedWrite]) throws(StoreError) -> [Result<WriteOutcome, WriteRefusal>] {
+        try commit(writes).outcomes
+    }
+
     /// Group commit of writes that all come from `actor` (a CLI command, one connection).
     /// - Parameters:
     ///   - writes: the writes, in order.

@@ -103,7 +103,7 @@ extension StoreContract {
         func anEmptyBatchAnswersNothingAndWritesNothing(_ backend: StoreBackend) throws {
             let db = try StoreUnderTest(backend)
             let revision = try db.store.currentRevision()
-            #expect(try db.store.perform([]).isEmpty)
+            #expect(try db.store.commit([]).outcomes.isEmpty)
             #expect(try db.store.currentRevision() == revision)
         }
 
