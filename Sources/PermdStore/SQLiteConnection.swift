@@ -1,4 +1,5 @@
 import CSQLite
+import CSQLiteGather
 import Glibc
 import Foundation
 
@@ -25,10 +26,9 @@ final class SQLiteConnection {
         isReadOnly = readOnly
         self.writeTimeout = writeTimeout
         if !readOnly { Self.createPrivately(path) }
-        _ = Self.configured
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
-        let code = sqlite3_open_v2(path, &db, flags, nil)
+        let code = sqlite3_open_v2(path, &db, flags, Self.vfs)
         handle = db
         guard code == SQLITE_OK, db != nil else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -57,10 +57,15 @@ final class SQLiteConnection {
         return Int32(clamping: max(1, total))
     }
 
-    /// SQLite's process-wide settings, made once before the first open: no memory statistics
-    /// (each of SQLite's allocations would take a global mutex to count itself; permd reads none).
-    private static let configured: Void = {
+    /// SQLite's process-wide settings, made once before the first open, and the VFS every
+    /// connection opens with. No memory statistics (each of SQLite's allocations would take a
+    /// global mutex to count itself; permd reads none) — set before anything initializes
+    /// SQLite, which registering the VFS does. The VFS is the default one with a write-ahead
+    /// log's writes gathered into one per commit (`CSQLiteGather`); nil (the default itself)
+    /// when it cannot be registered.
+    nonisolated(unsafe) private static let vfs: UnsafePointer<CChar>? = {
         _ = CSQLite_disableMemoryStatistics()
+        return permd_gather_vfs()
     }()
 
     deinit { close() }
