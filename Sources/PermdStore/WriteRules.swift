@@ -346,13 +346,15 @@ struct WriteRules<Transaction: StoreTransaction> {
     /// Unassigns a role or revokes a permission; removing what is not held is a no-op.
     private mutating func remove(_ grant: MembershipGrant, user: String, organization: String) throws {
         try checkSyntax(user: user, organization: organization, grant: grant)
-        try requireUserAndOrganization(user: user, organization: organization)
+        // A grant held implies its membership, user and organization (foreign keys): they
+        // are looked up only when nothing was removed, to tell a no-op from NOT_FOUND. A
+        // key the policies dropped can still be removed while it is stored.
         if try transaction.delete(grant, user: user, organization: organization) {
             changes.append(grant.removed(user: user, organization: organization))
-        } else {
-            // A key the policies dropped can still be removed while it is stored.
-            try WriteCheck.defined(grant, in: policy)
+            return
         }
+        try requireUserAndOrganization(user: user, organization: organization)
+        try WriteCheck.defined(grant, in: policy)
     }
 
     mutating func insert(_ grant: MembershipGrant, user: String, organization: String) throws {
@@ -389,11 +391,12 @@ struct WriteRules<Transaction: StoreTransaction> {
     }
 
     /// Grants need a membership: unknown user or organization is NOT_FOUND, a non-member CONFLICT.
+    /// A membership implies its user and organization (foreign keys): they are looked up only
+    /// when it is missing, to say which is.
     private func requireMembership(user: String, organization: String) throws {
+        if try transaction.isMember(user: user, organization: organization) { return }
         try requireUserAndOrganization(user: user, organization: organization)
-        if try !transaction.isMember(user: user, organization: organization) {
-            throw WriteRefusal.notMember(user, organization)
-        }
+        throw WriteRefusal.notMember(user, organization)
     }
 }
 

@@ -53,6 +53,22 @@ extension StoreContract {
             try db.expectRefused(.removeMember(user: "alice", organization: "org_nowhere"), .unknownOrganization)
         }
 
+        /// Removing a grant that is not held still names an unknown user or organization
+        /// (the rules look them up only when nothing was removed); for a known pair it is a no-op.
+        @Test(arguments: StoreBackend.all)
+        func removingAGrantNotHeldNamesAnUnknownUserOrOrganization(_ backend: StoreBackend) throws {
+            let db = try StoreUnderTest(backend)
+            try db.addUser("alice")
+            try db.expectRefused(.unassignRole(user: "nobody", organization: "org_default", role: "viewer"),
+                                 .unknownUser, naming: "nobody")
+            try db.expectRefused(.revokePermission(user: "alice", organization: "org_nowhere", permission: "read:invoices"),
+                                 .unknownOrganization, naming: "org_nowhere")
+            let revision = try db.store.currentRevision()
+            #expect(try db.ok(.unassignRole(user: "alice", organization: "org_acme", role: "viewer")) == revision)
+            #expect(try db.ok(.revokePermission(user: "alice", organization: "org_default", permission: "read:invoices"))
+                == revision)
+        }
+
         @Test(arguments: StoreBackend.all)
         func unknownRolesAndPermissionsAreRefused(_ backend: StoreBackend) throws {
             let db = try StoreUnderTest(backend)
