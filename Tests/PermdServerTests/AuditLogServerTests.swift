@@ -16,54 +16,33 @@ import Testing
 /// left behind the log floor rebuilds and misses nothing (SPEC §8 "Falling behind"), and the
 /// writer trims at start.
 @Suite struct AuditLogServerTests {
-    /// The backends to run on: an SQLite file, and PostgreSQL unless `PERMD_TEST_POSTGRES=0`.
-    static let backends = PostgresCluster.isEnabled ? ["sqlite", "postgres"] : ["sqlite"]
-
-    /// A fresh store location of `backend`, with what keeps it alive until the test ends.
-    static func location(_ backend: String, in directory: URL) throws -> (StoreLocation, Any?) {
-        if backend == "sqlite" { return (.sqliteFile(path: directory.appendingPathComponent("permd.db").path), nil) }
-        let database = try PostgresCluster.shared().makeDatabase()
-        return (StoreLocation(db: database.uri), database)
-    }
-
-    /// `TestServer`'s policies, loaded from a folder in `directory`.
-    static func policies(in directory: URL) throws -> (path: String, policy: PolicySet) {
-        let folder = directory.appendingPathComponent("policies")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try TestServer.policyJSON.write(to: folder.appendingPathComponent("policy.json"), atomically: true, encoding: .utf8)
-        return (folder.path, try #require(PolicyLoader.load(directory: folder.path).policy))
-    }
-
-    @Test(arguments: backends)
+    @Test(arguments: StoreFixture.backends)
     func aFollowerLeftBehindByATrimRebuildsAndMissesNothing(_ backend: String) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("permd-audit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let (location, keep) = try Self.location(backend, in: directory)
-        defer { withExtendedLifetime(keep) {} }
-        let (policiesPath, policy) = try Self.policies(in: directory)
-        let logs = LogCapture()
-        let logger = Logger(label: "audit-test") { _ in logs }
-        let engine = try StoreEngine(store: location.open(policy: policy, logger: logger), policiesDirectory: policiesPath,
-                                     logger: logger)
-        let followed = engine.snapshot.revision
+        try StoreFixture.with(backend) { store in
+            let (location, policiesPath, policy) = (store.location, store.policiesPath, store.policy)
+            let logs = LogCapture()
+            let logger = Logger(label: "audit-test") { _ in logs }
+            let engine = try StoreEngine(store: location.open(policy: policy, logger: logger), policiesDirectory: policiesPath,
+                                         logger: logger)
+            let followed = engine.snapshot.revision
 
-        // Another process writes twice and trims its log past both writes, before the engine looks.
-        let other = try location.open(policy: policy, logger: logger)
-        for user in ["ana", "bo"] {
-            _ = try other.perform([.addUser(NewUser(id: user, organizations: ["org_acme"]))], by: .cli(user: "ops"))[0].get()
+            // Another process writes twice and trims its log past both writes, before the engine looks.
+            let other = try location.open(policy: policy, logger: logger)
+            for user in ["ana", "bo"] {
+                _ = try other.perform([.addUser(NewUser(id: user, organizations: ["org_acme"]))], by: .cli(user: "ops"))[0].get()
+            }
+            let now = UnixMilliseconds(Date().timeIntervalSince1970 * 1000)
+            let trim = try other.trimLog(loggedBefore: now + 60_000)
+            #expect(trim.floor == followed + 2)
+            #expect(try other.changes(after: followed) == nil)
+
+            #expect(try engine.refresh())
+            #expect(engine.snapshot.revision == followed + 2)
+            #expect(engine.snapshot.check(user: "bo", organization: "org_acme", permission: "read:invoices"))
+            #expect(!logs.lines(containing: "rebuilding the index in full").isEmpty, "\(logs.messages)")
+            other.close()
+            engine.close()
         }
-        let now = UnixMilliseconds(Date().timeIntervalSince1970 * 1000)
-        let trim = try other.trimLog(loggedBefore: now + 60_000)
-        #expect(trim.floor == followed + 2)
-        #expect(try other.changes(after: followed) == nil)
-
-        #expect(try engine.refresh())
-        #expect(engine.snapshot.revision == followed + 2)
-        #expect(engine.snapshot.check(user: "bo", organization: "org_acme", permission: "read:invoices"))
-        #expect(!logs.lines(containing: "rebuilding the index in full").isEmpty, "\(logs.messages)")
-        other.close()
-        engine.close()
     }
 
     @Test func aConnectionIsLoggedAsItsTokenWithItsPeerElseAsItsUnixUid() throws {

@@ -3,12 +3,43 @@ import Logging
 import PermdPolicy
 import PermdServer
 import PermdStore
+import PermdTestSupport
 import NIOCore
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// A fresh store of one backend and `TestServer`'s policies in a temporary folder, for tests
+/// that drive a `StoreEngine` without a server; removed (the PostgreSQL database dropped)
+/// when `body` returns.
+struct StoreFixture {
+    /// The backends to run on: an SQLite file, and PostgreSQL unless `PERMD_TEST_POSTGRES=0`.
+    static let backends = PostgresCluster.isEnabled ? ["sqlite", "postgres"] : ["sqlite"]
+
+    let location: StoreLocation
+    let policiesPath: String
+    let policy: PolicySet
+
+    static func with(_ backend: String, _ body: (StoreFixture) throws -> Void) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("permd-fixture-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let folder = directory.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try TestServer.policyJSON.write(to: folder.appendingPathComponent("policy.json"), atomically: true, encoding: .utf8)
+        let policy = try #require(PolicyLoader.load(directory: folder.path).policy)
+        if backend == "sqlite" {
+            let location = StoreLocation.sqliteFile(path: directory.appendingPathComponent("permd.db").path)
+            return try body(StoreFixture(location: location, policiesPath: folder.path, policy: policy))
+        }
+        let database = try PostgresCluster.shared().makeDatabase()
+        try withExtendedLifetime(database) {
+            try body(StoreFixture(location: StoreLocation(db: database.uri), policiesPath: folder.path, policy: policy))
+        }
+    }
+}
 
 /// A policy directory, a database and a running server on 127.0.0.1 (port picked by the OS).
 final class TestServer: Sendable {
